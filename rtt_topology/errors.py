@@ -1,0 +1,135 @@
+"""The exceptions rtt-topology raises.
+
+Every exception derives from :class:`RttTopologyError`, and each subclass also
+derives from the built-in exception a caller would expect, so ``except ValueError``
+keeps working around our calls::
+
+    RttTopologyError (Exception)
+    ├── InputError (ValueError)           bad input that is not a file problem
+    │   └── RecordError                   one record failed validation (field, reason)
+    ├── LoadError (ValueError)            a file could not be read as what it claims
+    │   ├── FormatError                   unknown or mismatched format
+    │   └── StrictLoadError               strict load refused records or files
+    └── SourceNotFoundError (FileNotFoundError)
+                                          a file, directory or glob matched nothing
+
+Errors carry their context as attributes (``path``, ``line``, ``field``) so a
+caller can act on them without parsing the message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "FormatError",
+    "InputError",
+    "LoadError",
+    "RecordError",
+    "RttTopologyError",
+    "SourceNotFoundError",
+    "StrictLoadError",
+]
+
+
+def _where(path: str | Path | None, line: int | None, field: str | None) -> str:
+    parts = []
+    if path is not None:
+        parts.append(str(path))
+    if line is not None:
+        parts.append(str(line))
+    where = ":".join(parts)
+    if field:
+        where = f"{where}: {field}" if where else field
+    return where
+
+
+class RttTopologyError(Exception):
+    """Base class of every error raised by rtt-topology."""
+
+
+class InputError(RttTopologyError, ValueError):
+    """Input that rtt-topology cannot use (a bad argument, value or record)."""
+
+
+class RecordError(InputError):
+    """One record failed validation.
+
+    Parameters
+    ----------
+    reason
+        What is wrong, in a few words (``"naive timestamp, no UTC offset"``).
+    path
+        The file the record came from, when known.
+    line
+        The line (or record position) of the record, when known.
+    field
+        The offending field, dotted for nested fields (``"structure.nav_count"``).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.field = field
+        where = _where(path, line, field)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class LoadError(RttTopologyError, ValueError):
+    """A file could not be read at all (missing, empty, binary, truncated...).
+
+    Parameters
+    ----------
+    path
+        The file that failed.
+    reason
+        Why, in one line.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class FormatError(LoadError):
+    """A file's format is unknown, or its content is not what its suffix claims."""
+
+
+class StrictLoadError(LoadError):
+    """A strict load met rejected records or unreadable files.
+
+    The :class:`~rtt_topology.load.LoadReport` of the load is kept in ``report``.
+    """
+
+    def __init__(self, path: str | Path, reason: str, report: object = None) -> None:
+        super().__init__(path, reason)
+        self.report = report
+
+
+class SourceNotFoundError(RttTopologyError, FileNotFoundError):
+    """A source path, directory or glob pattern matched no file.
+
+    Parameters
+    ----------
+    source
+        The path or pattern as given.
+    reason
+        Why nothing was found.
+    """
+
+    def __init__(self, source: str | Path, reason: str = "no such file or directory") -> None:
+        self.path = str(source)
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"

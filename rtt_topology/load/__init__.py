@@ -1,0 +1,1 @@
+"""Read beacon histories and profiles from files into validated tables."""
