@@ -12,7 +12,7 @@ through :func:`parse_ts_array`, so a value accepted by one is accepted by the ot
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -83,7 +83,9 @@ def parse_ts_array(
         values = pc.if_else(has_offset, values, pc.binary_join_element_wise(values, "Z", ""))
     parsed, failing = _cast_or_locate(values)
     reasons: dict[int, str] = {}
-    for i, text in zip(failing, values.take(pa.array(failing, pa.int64())).to_pylist(), strict=True):
+    for i, text in zip(
+        failing, values.take(pa.array(failing, pa.int64())).to_pylist(), strict=True
+    ):
         naive = not _OFFSET.search(text) and _looks_like_datetime(text)
         reasons[i] = NAIVE_REASON if naive else INVALID_REASON
     return parsed, reasons
@@ -128,4 +130,4 @@ def parse_ts_scalar(value: str, *, assume_utc: bool = False) -> datetime:
     if reasons:
         raise ValueError(reasons[0])
     out: datetime = parsed.cast(pa.timestamp("us", tz="UTC"), safe=False)[0].as_py()
-    return out.replace(tzinfo=timezone.utc)
+    return out.replace(tzinfo=UTC)

@@ -22,7 +22,7 @@ Profile rules
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -150,8 +150,8 @@ class Beacon(BaseModel):
             if value.tzinfo is None:
                 if not assume_utc:
                     raise ValueError(NAIVE_REASON)
-                return value.replace(tzinfo=timezone.utc)
-            return value.astimezone(timezone.utc)
+                return value.replace(tzinfo=UTC)
+            return value.astimezone(UTC)
         return value
 
 

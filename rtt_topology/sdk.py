@@ -11,9 +11,10 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from rtt_topology.errors import InputError
 from rtt_topology.schemas import COUNT_FIELDS
 
 __all__ = [
@@ -161,8 +162,8 @@ def build_beacon_payload(
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     else:
         if ts.tzinfo is None:
-            raise ValueError("ts must be timezone-aware")
-        stamp = ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            raise InputError("ts must be timezone-aware")
+        stamp = ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "site": site,
         "session": session,

@@ -263,9 +263,9 @@ class LoadReport:
             f"{self.duplicates} duplicates collapsed, {self.rows} rows"
         ]
         lines.extend(f"failed: {f}" for f in self.failures)
-        for row in self.reasons().head(10).itertuples(index=False):
-            what = f"{row.field}: {row.reason}" if row.field else row.reason
-            lines.append(f"rejected {row.count} x {row.source}: {what}")
+        for source, field_name, reason, count in self.reasons().head(10).itertuples(index=False):
+            what = f"{field_name}: {reason}" if field_name else str(reason)
+            lines.append(f"rejected {count} x {source}: {what}")
         return "\n".join(lines)
 
 

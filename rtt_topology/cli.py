@@ -1,0 +1,251 @@
+"""The ``rtt-topology`` command line: a thin shell over the library.
+
+Each command parses its options, calls one or two library functions, and prints
+or writes the result. Library errors are caught once (:func:`main`), printed as
+one line on stderr, and turned into exit code 1; usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rtt_topology._version import __version__
+from rtt_topology.errors import RttTopologyError
+
+__all__ = ["cli", "main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _progress_wanted() -> bool:
+    return sys.stderr.isatty()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return str(value)
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="rtt-topology")
+def cli() -> None:
+    """Analyse RTT-Inside heartbeats, profiles and traces offline."""
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Directory to write the demo datacenter into.",
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed.")
+@click.option("--hours", type=click.FloatRange(min=1.0), default=24.0, show_default=True)
+@click.option("--services", type=click.IntRange(min=8), default=40, show_default=True)
+@click.option("--compress", is_flag=True, help="Write beacon files gzip-compressed.")
+@click.option("--quiet", "-q", is_flag=True, help="Only print where the files are.")
+def demo(out: Path, seed: int, hours: float, services: int, compress: bool, quiet: bool) -> None:
+    """Generate the demo datacenter (beacons, profiles, traces, ground truth) and summarise it."""
+    from rtt_topology.demo import generate_demo
+
+    manifest = generate_demo(out, seed=seed, hours=hours, services=services, compress=compress)
+    if not quiet:
+        beacons_dir = out / "beacons"
+        profiles_dir = out / "profiles"
+        _print_summary([str(beacons_dir)], profiles=str(profiles_dir), as_json=False)
+    click.echo(f"demo datacenter written to {out} ({manifest.describe()})")
+    click.echo(f"ground truth of the injected incidents: {out / 'ground_truth.json'}")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--profiles", "-p", "profiles", help="Profiles: a file, directory or glob.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "json", "csv", "parquet", "log"]),
+    help="Read every source in this format, whatever its suffix.",
+)
+@click.option("--assume-utc", is_flag=True, help="Read timestamps without offset as UTC.")
+@click.option("--strict", is_flag=True, help="Fail on any rejected record or unreadable file.")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write rejected records to this file as JSON Lines.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def summary(
+    sources: Sequence[str],
+    profiles: str | None,
+    fmt: str | None,
+    assume_utc: bool,
+    strict: bool,
+    rejects: Path | None,
+    as_json: bool,
+) -> None:
+    """Summarise beacon histories per service, with the load report.
+
+    SOURCES are files, directories or globs of JSON Lines, JSON, CSV, Parquet or
+    service logs (text formats may be gzip-compressed).
+    """
+    _print_summary(
+        list(sources),
+        profiles=profiles,
+        as_json=as_json,
+        fmt=fmt,
+        assume_utc=assume_utc,
+        strict=strict,
+        rejects=rejects,
+    )
+
+
+def _print_summary(
+    sources: list[str],
+    *,
+    profiles: str | None,
+    as_json: bool,
+    fmt: str | None = None,
+    assume_utc: bool = False,
+    strict: bool = False,
+    rejects: Path | None = None,
+) -> None:
+    from rtt_topology.history import service_summary
+    from rtt_topology.load import read_beacons, read_profiles
+
+    load = read_beacons(
+        sources,
+        format=fmt,
+        assume_utc=assume_utc,
+        strict=strict,
+        progress=_progress_wanted() and not as_json,
+    )
+    table = service_summary(load.beacons)
+    declared: dict[str, Any] = {}
+    profile_report = None
+    if profiles is not None:
+        profile_load = read_profiles(profiles, strict=strict)
+        declared = dict(profile_load.profiles)
+        profile_report = profile_load.report
+    if rejects is not None:
+        load.report.write_rejects(rejects)
+    if profiles is not None:
+        table["declared"] = table["site"].isin(list(declared))
+    missing = sorted(set(declared) - set(table["site"]))
+
+    if as_json:
+        data: dict[str, Any] = {
+            "services": table.to_dict(orient="records"),
+            "load": load.report.to_dict(),
+        }
+        if profile_report is not None:
+            data["declared_not_seen"] = missing
+            data["profiles"] = profile_report.to_dict()
+        _echo_json(data)
+        return
+    _render_table(table)
+    if missing:
+        click.echo(f"declared in a profile but never seen: {', '.join(missing)}")
+    click.echo(load.report.summary())
+    if profile_report is not None:
+        click.echo("profiles: " + profile_report.summary())
+    if rejects is not None:
+        click.echo(f"rejected records written to {rejects}")
+
+
+def _render_table(table: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table(show_edge=False, header_style="bold")
+    for name, justify in (
+        ("site", "left"),
+        ("beacons", "right"),
+        ("sessions", "right"),
+        ("first_seen", "left"),
+        ("last_seen", "left"),
+        ("median_interval_s", "right"),
+        ("events", "left"),
+    ):
+        view.add_column(name, justify=justify)  # type: ignore[arg-type]
+    has_declared = "declared" in table.columns
+    if has_declared:
+        view.add_column("declared")
+    for row in table.itertuples(index=False):
+        events = ", ".join(f"{k}={v}" for k, v in list(row.events.items())[:4])
+        if len(row.events) > 4:
+            events += ", ..."
+        interval = (
+            "" if row.median_interval_s != row.median_interval_s else f"{row.median_interval_s:.1f}"
+        )
+        cells = [
+            str(row.site),
+            str(row.beacons),
+            str(row.sessions),
+            row.first_seen.strftime("%Y-%m-%d %H:%M:%S"),
+            row.last_seen.strftime("%Y-%m-%d %H:%M:%S"),
+            interval,
+            events,
+        ]
+        if has_declared:
+            cells.append("yes" if row.declared else "no")
+        view.add_row(*map(_plain, cells))
+    Console(highlight=False, soft_wrap=False).print(view)
+
+
+def _plain(text: str) -> Any:
+    from rich.text import Text
+
+    # Service names come from data: render them as text, never as markup.
+    return Text(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code instead of raising.
+
+    Parameters
+    ----------
+    argv
+        The arguments (without the program name); ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 on a library error (printed as one line), 2 on bad usage.
+    """
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="rtt-topology",
+            standalone_mode=False,
+        )
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_FAILURE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except RttTopologyError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        return EXIT_OK
+    return result if isinstance(result, int) else EXIT_OK

@@ -1,0 +1,279 @@
+"""Read beacon histories from files, directories and globs into the beacon table.
+
+:func:`read_beacons` picks each file's parser by suffix and checks the content,
+reads every record, quarantines the bad ones, collapses exact duplicates, and
+returns the table of :mod:`rtt_topology.columns` with a
+:class:`~rtt_topology.load.report.LoadReport` that accounts for every record.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rtt_topology._progress import ProgressOption, progress_reporter
+from rtt_topology.errors import FormatError, InputError, LoadError, StrictLoadError
+from rtt_topology.load.assemble import BlockAccumulator
+from rtt_topology.load.formats import (
+    RecordBatch,
+    parse_csv,
+    parse_json_array,
+    parse_log,
+    parse_parquet_table,
+)
+from rtt_topology.load.jsonl import JsonLinesReader
+from rtt_topology.load.report import FileFailure, FileStats, LoadReport
+from rtt_topology.load.sources import (
+    Source,
+    SourceFile,
+    check_text,
+    expand_sources,
+    gzip_errors,
+    open_binary,
+    read_text,
+    sniff,
+)
+
+__all__ = ["BEACON_FORMATS", "BeaconLoad", "read_beacons"]
+
+#: Suffix to format. Each text format may also be gzip-compressed (``.gz``).
+BEACON_FORMATS: dict[str, str] = {
+    "jsonl": "jsonl",
+    "ndjson": "jsonl",
+    "json": "json",
+    "csv": "csv",
+    "parquet": "parquet",
+    "pq": "parquet",
+    "log": "log",
+    "txt": "log",
+    "out": "log",
+}
+_FORMAT_NAMES = frozenset(BEACON_FORMATS.values())
+
+
+class BeaconLoad(NamedTuple):
+    """What :func:`read_beacons` returns: the table and the account of the load."""
+
+    beacons: pd.DataFrame
+    report: LoadReport
+
+
+def _first_char(head: bytes) -> bytes:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+
+
+def _first_line(head: bytes) -> bytes:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+
+
+def _resolve_format(file: SourceFile, head: bytes, forced: str | None) -> str:
+    """Decide how to parse ``file`` from its suffix (or ``forced``) and its first bytes."""
+    is_parquet = head.startswith(b"PAR1")
+    fmt = forced or BEACON_FORMATS.get(file.kind)
+    if fmt is None:
+        # No known suffix: decide by content.
+        if is_parquet:
+            return "parquet"
+        check_text(file, head)
+        first = _first_char(head)
+        if first == b"{":
+            return "jsonl"
+        if first == b"[":
+            return "json"
+        if b"[RTT]" in head:
+            return "log"
+        raise FormatError(
+            file.path,
+            "unknown format: name it .jsonl, .json, .csv, .parquet or .log, or pass format=",
+        )
+    if fmt == "parquet":
+        if file.gzip:
+            raise FormatError(file.path, "Parquet files are compressed inside: do not gzip them")
+        if not is_parquet:
+            raise FormatError(file.path, "not a Parquet file (no PAR1 magic bytes)")
+        return fmt
+    if is_parquet:
+        raise FormatError(file.path, f"a Parquet file named as {fmt}")
+    check_text(file, head)
+    first = _first_char(head)
+    if fmt == "jsonl" and first == b"[" and _first_line(head).rstrip()[-1:] != b"]":
+        # An array over several lines is a JSON document; a one-line array is a bad record.
+        raise FormatError(file.path, "holds a JSON array, not JSON Lines: name it .json")
+    if fmt == "json":
+        if first == b"{":
+            return "jsonl"  # one object per line (or a single object)
+        if first != b"[":
+            raise FormatError(file.path, "not JSON: expected an array or objects")
+    return fmt
+
+
+def _read_file(
+    file: SourceFile,
+    fmt: str,
+    accumulator: BlockAccumulator,
+    *,
+    assume_utc: bool,
+    advance: object,
+) -> tuple[FileStats, list[object]]:
+    source_id = accumulator.add_source(str(file.path))
+    mark = len(accumulator.blocks)
+
+    def on_block(block: pa.Table) -> None:
+        accumulator.add(block, source_id)
+
+    label = f"{fmt}+gzip" if file.gzip else fmt
+    stats = FileStats(str(file.path), label)
+    try:
+        if fmt == "jsonl":
+            reader = JsonLinesReader(str(file.path), on_block, assume_utc)
+            try:
+                with open_binary(file) as stream:
+                    reader.read_stream(stream, on_bytes=advance)  # type: ignore[arg-type]
+            except gzip_errors() as exc:
+                raise LoadError(file.path, f"damaged or truncated gzip data ({exc})") from exc
+            stats.read, stats.skipped_lines, stats.slow_path = (
+                reader.read,
+                reader.blank,
+                reader.slow_path,
+            )
+            rejects = reader.rejects
+        else:
+            batch = RecordBatch(str(file.path), on_block, assume_utc)
+            if fmt == "parquet":
+                try:
+                    table = pq.read_table(file.path)
+                except (pa.ArrowException, OSError) as exc:
+                    raise LoadError(file.path, f"cannot read Parquet: {exc}") from exc
+                parse_parquet_table(table, batch, path=str(file.path))
+            else:
+                text = read_text(file)
+                if fmt == "json":
+                    parse_json_array(text, batch, path=str(file.path))
+                elif fmt == "csv":
+                    parse_csv(text, batch, path=str(file.path))
+                else:
+                    stats.skipped_lines = parse_log(text, batch)
+                stats.slow_path = batch.read
+            stats.read = batch.read
+            rejects = batch.rejects
+    except LoadError:
+        accumulator.discard_from(mark)
+        raise
+    stats.rejected = len(rejects)
+    stats.accepted = stats.read - stats.rejected
+    return stats, list(rejects)
+
+
+def read_beacons(
+    source: Source,
+    *,
+    format: str | None = None,
+    assume_utc: bool = False,
+    strict: bool = False,
+    progress: ProgressOption = False,
+) -> BeaconLoad:
+    r"""Read beacon histories into one validated, sorted, deduplicated table.
+
+    Parameters
+    ----------
+    source
+        A file, a directory (searched recursively for known suffixes), a glob
+        (``"logs/**/*.log"``), or a list of them. Formats by suffix: ``.jsonl`` /
+        ``.ndjson`` (JSON Lines), ``.json`` (an array, or objects per line),
+        ``.csv`` (flattened columns: ``url`` or ``structure.url``...), ``.parquet``,
+        ``.log`` / ``.txt`` / ``.out`` (service logs with ``[RTT] <event> sent``
+        entries); text formats may end in ``.gz``. Content is checked against
+        the suffix.
+    format
+        Force one format for every file (``"jsonl"``, ``"json"``, ``"csv"``,
+        ``"parquet"``, ``"log"``), e.g. for files without a suffix.
+    assume_utc
+        Read timestamps without a UTC offset as UTC instead of rejecting them.
+    strict
+        Raise :class:`~rtt_topology.errors.StrictLoadError` if any record is
+        rejected or any file cannot be read, instead of reporting it.
+    progress
+        ``True`` draws a progress bar on stderr (on a terminal or in a notebook);
+        a callable receives ``(bytes_done, bytes_total, label)``.
+
+    Returns
+    -------
+    BeaconLoad
+        ``beacons``, the table of :mod:`rtt_topology.columns`, and ``report``, a
+        :class:`~rtt_topology.load.report.LoadReport` in which
+        ``accepted + rejected == read``.
+
+    Raises
+    ------
+    SourceNotFoundError
+        If a path does not exist or a glob matches nothing.
+    LoadError
+        If the only file given cannot be read (missing, empty, binary, not what
+        its suffix says, truncated gzip), or no file at all could be read. With
+        several files, unreadable ones are listed in ``report.failures`` and the
+        others are still read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "east.jsonl").write_text(
+    ...     '{"site":"auth","session":"s1","event":"startup","ts":"2026-01-19T15:00:00Z"}\n'
+    ...     '{"site":"auth","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:30.5Z"}\n'
+    ...     '{"site":"auth","session":"s1","event":"heartbeat","ts":"2026-01-19T15:01:00"}\n'
+    ... )
+    >>> beacons, report = read_beacons(folder)
+    >>> beacons[["site", "event", "ts"]]
+       site      event                            ts
+    0  auth    startup 2026-01-19 15:00:00.000+00:00
+    1  auth  heartbeat 2026-01-19 15:00:30.500+00:00
+    >>> print(report.rejects[0])
+    /...east.jsonl:3: ts: naive timestamp (no UTC offset); pass assume_utc=True to read it as UTC
+    """
+    if format is not None and format not in _FORMAT_NAMES:
+        raise InputError(
+            f"unknown format {format!r}: use one of {', '.join(sorted(_FORMAT_NAMES))}"
+        )
+    files, ignored = expand_sources(source, kinds=BEACON_FORMATS.keys())
+    report = LoadReport(ignored_files=ignored)
+    accumulator = BlockAccumulator()
+    total = sum(f.path.stat().st_size for f in files)
+    with progress_reporter(progress, total, "reading beacons") as advance:
+        for file in files:
+            size = file.path.stat().st_size
+            counted = 0
+
+            def on_bytes(amount: int, label: str = file.path.name, size: int = size) -> None:
+                nonlocal counted
+                # Compressed files report decompressed bytes: cap at the file size.
+                step = max(0, min(amount, size - counted))
+                counted += step
+                advance(step, label)
+
+            try:
+                fmt = _resolve_format(file, sniff(file), format)
+                stats, rejects = _read_file(
+                    file, fmt, accumulator, assume_utc=assume_utc, advance=on_bytes
+                )
+            except LoadError as exc:
+                if len(files) == 1:
+                    raise
+                report.failures.append(FileFailure(str(file.path), exc.reason))
+            else:
+                report.add_file(stats)
+                report.rejects.extend(rejects)  # type: ignore[arg-type]
+            on_bytes(size - counted)
+    if files and len(report.failures) == len(files):
+        raise LoadError(
+            report.failures[0].source, f"no file could be read; {report.failures[0].reason}"
+        )
+    assembled = accumulator.finish()
+    report.duplicates = assembled.duplicates
+    report.duplicates_by_site = assembled.duplicates_by_site
+    if strict and not report.ok:
+        where = report.failures[0].source if report.failures else report.rejects[0].source
+        raise StrictLoadError(where, "strict load refused:\n" + report.summary(), report)
+    return BeaconLoad(assembled.frame, report)

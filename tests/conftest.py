@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+DATA = Path(__file__).parent / "data"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def same_rows(tmp_path: Path) -> dict[str, Path]:
+    """The same six beacons in every supported format (text ones copied, others built)."""
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    src = DATA / "beacons"
+    out: dict[str, Path] = {}
+    for name in ("same_rows.jsonl", "same_rows.json", "same_rows.csv", "same_rows.log"):
+        target = tmp_path / name
+        shutil.copy(src / name, target)
+        out[name.split(".", 1)[1]] = target
+    gz = tmp_path / "same_rows.jsonl.gz"
+    gz.write_bytes(gzip.compress((src / "same_rows.jsonl").read_bytes(), mtime=0))
+    out["jsonl.gz"] = gz
+    csv_gz = tmp_path / "same_rows.csv.gz"
+    csv_gz.write_bytes(gzip.compress((src / "same_rows.csv").read_bytes(), mtime=0))
+    out["csv.gz"] = csv_gz
+    # Parquet with a nested structure column, as pyarrow writes JSON it read.
+    table = pj.read_json(src / "same_rows.jsonl")
+    parquet = tmp_path / "same_rows.parquet"
+    pq.write_table(table, parquet)
+    out["parquet"] = parquet
+    return out

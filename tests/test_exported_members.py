@@ -1,0 +1,59 @@
+"""Pin the public API: adding or removing a name is a decision, not an accident."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import rtt_topology
+
+PUBLIC = [
+    "BEACON_COLUMNS", "Beacon", "BeaconLoad", "FormatError", "InputError", "LoadError",
+    "LoadReport", "Profile", "ProfileLoad", "RecordError", "Reject", "RttTopologyError",
+    "SourceNotFoundError", "StrictLoadError", "Structure", "__version__", "build_beacon_payload",
+    "create_profile", "create_session_id", "empty_beacon_frame", "event_counts", "generate_demo",
+    "intervals", "profiles_frame", "read_beacons", "read_profiles", "service_summary",
+    "validate_beacon_frame", "validate_profile", "write_scaled_beacons",
+]  # fmt: skip
+
+
+def test_package_exports() -> None:
+    assert sorted(rtt_topology.__all__) == sorted(PUBLIC)
+    assert sorted(rtt_topology._EXPORTS) == sorted(n for n in PUBLIC if n != "__version__")
+
+
+@pytest.mark.parametrize("name", [n for n in PUBLIC if n != "__version__"])
+def test_every_export_resolves(name: str) -> None:
+    assert getattr(rtt_topology, name) is not None
+
+
+def test_unknown_attribute() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        rtt_topology.nope  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "rtt_topology.columns", "rtt_topology.errors", "rtt_topology.history", "rtt_topology.load",
+        "rtt_topology.load.report", "rtt_topology.schemas", "rtt_topology.sdk", "rtt_topology.demo",
+    ],
+)  # fmt: skip
+def test_modules_declare_all(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert mod.__all__
+    for name in mod.__all__:
+        assert hasattr(mod, name), f"{module}.{name}"
+
+
+def test_import_is_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rtt_topology; "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

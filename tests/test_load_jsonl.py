@@ -1,0 +1,129 @@
+"""The columnar JSON Lines reader agrees with the per-record rules on any input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from rtt_topology.load import jsonl as jsonl_module
+from rtt_topology.load import read_beacons
+from rtt_topology.load.records import RecordError, flatten_record, loads_strict
+from rtt_topology.schemas import Beacon
+
+SITES = ["auth-service", "orders-api", "shop.example.com", "dc-east"]
+TIMESTAMPS = st.one_of(
+    st.datetimes(
+        min_value=pd.Timestamp("2020-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("2030-01-01").to_pydatetime(),
+    ).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S") + st_suffix(d.microsecond)),
+    st.sampled_from(["2026-01-19T15:00:00", "2026-01-19 15:00:00Z", "2026-01-19T15:00:00+02:00"]),
+)
+
+
+def st_suffix(micro: int) -> str:
+    return ["Z", f".{micro // 1000:03d}Z", "+01:00", f".{micro:06d}-05:30"][micro % 4]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)  # fmt: skip
+
+
+@st.composite
+def beacons(draw: st.DrawFn) -> dict[str, object]:
+    record: dict[str, object] = {
+        "site": draw(st.sampled_from(SITES)),
+        "session": draw(st.sampled_from(["srv-1", "srv-2", ""])),
+        "event": draw(st.sampled_from(["heartbeat", "startup", "shutdown", "page_load"])),
+        "ts": draw(TIMESTAMPS),
+    }
+    if draw(st.booleans()):
+        structure: dict[str, object] = {"url": "internal://x", "title": "X"}
+        for name in ("nav_count", "main_count", "form_count", "button_count", "dom_nodes"):
+            if draw(st.booleans()):
+                structure[name] = draw(st.integers(0, 5000))
+        record["structure"] = structure
+    return record
+
+
+@st.composite
+def mutated_line(draw: st.DrawFn) -> str:
+    record = draw(beacons())
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        key = draw(st.sampled_from(["site", "session", "event", "ts", "structure"]))
+        record[key] = draw(JSON_VALUES)
+    elif kind == 1 and isinstance(record.get("structure"), dict):
+        key = draw(st.sampled_from(["url", "title", "nav_count", "dom_nodes", "other"]))
+        record["structure"][key] = draw(JSON_VALUES)  # type: ignore[index]
+    elif kind == 2:
+        record.pop(draw(st.sampled_from(["site", "session", "event", "ts"])), None)
+    elif kind == 3:
+        record[draw(st.text(min_size=1, max_size=6))] = draw(JSON_VALUES)
+    line = json.dumps(record, ensure_ascii=draw(st.booleans()))
+    if kind == 4 and line:
+        # Text damage: drop, insert or replace one character.
+        at = draw(st.integers(0, len(line) - 1))
+        line = (
+            line[:at]
+            + draw(st.sampled_from(["", "x", '"', "}", ",", "\\", "\t", "\u00e9"]))
+            + line[at + 1 :]
+        )
+    elif kind == 5:
+        line = line + " " + json.dumps(draw(beacons()))
+    elif kind == 6:
+        line = draw(st.sampled_from(["", "   ", "[]", "null", "{}", "42", '"text"', "NaN"]))
+    return line
+
+
+def expected_verdict(line: str) -> dict[str, object] | None:
+    """The per-record rules: strict JSON, type rules, then the Beacon model."""
+    if not line.strip():
+        return None
+    try:
+        record = loads_strict(line)
+        flatten_record(record, 1)
+        beacon = Beacon.model_validate(record)
+    except (RecordError, ValidationError):
+        return {}
+    return {"site": beacon.site, "event": beacon.event, "ts": pd.Timestamp(beacon.ts)}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(mutated_line(), min_size=1, max_size=40), block=st.sampled_from([256, 4096]))
+def test_columnar_reader_agrees_with_record_rules(
+    tmp_path: Path, lines: list[str], block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jsonl_module, "BLOCK_BYTES", block)
+    monkeypatch.setattr(jsonl_module, "_LINE_BY_LINE", 4)
+    path = tmp_path / "mutated.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text_lines = path.read_text(encoding="utf-8").split("\n")[:-1]
+    frame, report = read_beacons(path)
+    assert report.accepted + report.rejected == report.read
+    verdicts = {i + 1: expected_verdict(t) for i, t in enumerate(text_lines)}
+    records = {n: v for n, v in verdicts.items() if v is not None}
+    assert report.read == len(records)
+    accepted = {n for n, v in records.items() if v}
+    rejected = {r.line for r in report.rejects}
+    assert rejected == set(records) - accepted
+    # Duplicates collapse; every kept row is one of the accepted lines, with its values.
+    assert set(frame["line"]) <= accepted
+    assert len(frame) == report.accepted - report.duplicates
+    for row in frame.itertuples():
+        want = records[row.line]
+        assert (row.site, row.event) == (want["site"], want["event"])
+        assert row.ts.floor("us") == want["ts"]

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from rtt_topology.errors import FormatError, InputError, LoadError, SourceNotFoundError
+from rtt_topology.load.sources import (
+    SourceFile,
+    expand_sources,
+    open_binary,
+    read_text,
+    sniff,
+    split_suffix,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "compressed"),
+    [
+        ("a.jsonl", "jsonl", False),
+        ("a.JSONL.GZ", "jsonl", True),
+        ("shop.example.com.json", "json", False),
+        ("a.gz", "", True),
+        ("README", "", False),
+    ],
+)
+def test_split_suffix(name: str, kind: str, compressed: bool) -> None:
+    assert split_suffix(Path(name)) == (kind, compressed)
+
+
+def test_expand_directory_glob_and_list(tmp_path: Path) -> None:
+    for name in ("b.jsonl", "a.log", "sub/c.jsonl.gz", "notes.md", ".hidden/d.jsonl"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    files, ignored = expand_sources(tmp_path, kinds={"jsonl", "log"})
+    assert [f.path.relative_to(tmp_path).as_posix() for f in files] == [
+        "a.log", "b.jsonl", "sub/c.jsonl.gz",
+    ]  # fmt: skip
+    assert ignored == [str(tmp_path / "notes.md")]
+    assert files[2].gzip
+    assert files[2].label == "jsonl+gzip"
+    files, _ = expand_sources(
+        [str(tmp_path / "**/*.jsonl*"), tmp_path / "b.jsonl"], kinds={"jsonl"}
+    )
+    # Each file once, in the order given.
+    assert [f.path.name for f in files] == ["b.jsonl", "c.jsonl.gz"]
+    # A file named directly is taken whatever its suffix.
+    files, _ = expand_sources(tmp_path / "notes.md", kinds={"jsonl"})
+    assert files[0].kind == "md"
+
+
+def test_expand_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceNotFoundError):
+        expand_sources(tmp_path / "missing.jsonl", kinds={"jsonl"})
+    with pytest.raises(InputError, match="no source"):
+        expand_sources([], kinds={"jsonl"})
+
+
+def test_open_and_sniff(tmp_path: Path) -> None:
+    plain = tmp_path / "a.jsonl"
+    plain.write_text('{"a": 1}\n')
+    packed = tmp_path / "a.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    for path in (plain, packed):
+        kind, compressed = split_suffix(path)
+        file = SourceFile(path, kind, compressed)
+        assert sniff(file) == b'{"a": 1}\n'
+        with open_binary(file) as stream:
+            assert stream.read() == b'{"a": 1}\n'
+        assert read_text(file) == '{"a": 1}\n'
+
+
+def test_read_text_errors(tmp_path: Path) -> None:
+    fake = tmp_path / "x.json.gz"
+    fake.write_text("{}")
+    with pytest.raises(FormatError, match="not gzip"):
+        read_text(SourceFile(fake, "json", True))
+    empty = tmp_path / "e.json"
+    empty.write_bytes(b"")
+    with pytest.raises(LoadError, match="empty"):
+        read_text(SourceFile(empty, "json", False))
+    directory = tmp_path / "d.json"
+    directory.mkdir()
+    with pytest.raises(LoadError, match="cannot open"):
+        read_text(SourceFile(directory, "json", False))
