@@ -70,7 +70,12 @@ def demo(out: Path, seed: int, hours: float, services: int, compress: bool, quie
         beacons_dir = out / "beacons"
         profiles_dir = out / "profiles"
         _print_summary([str(beacons_dir)], profiles=str(profiles_dir), as_json=False)
-    click.echo(f"demo datacenter written to {out} ({manifest.describe()})")
+    beacons = sum(manifest.beacons_per_file.values())
+    click.echo(
+        f"demo datacenter written to {out}: {len(manifest.ground_truth.services)} services, "
+        f"{beacons} beacons, {manifest.traces} traces ({manifest.spans} spans), "
+        f"{len(manifest.ground_truth.incidents)} injected incidents"
+    )
     click.echo(f"ground truth of the injected incidents: {out / 'ground_truth.json'}")
 
 
@@ -172,48 +177,39 @@ def _print_summary(
 def _render_table(table: Any) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    view = Table(show_edge=False, header_style="bold")
-    for name, justify in (
-        ("site", "left"),
-        ("beacons", "right"),
-        ("sessions", "right"),
-        ("first_seen", "left"),
-        ("last_seen", "left"),
-        ("median_interval_s", "right"),
-        ("events", "left"),
-    ):
-        view.add_column(name, justify=justify)  # type: ignore[arg-type]
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    view = Table(show_edge=False, header_style="bold", pad_edge=False)
+    view.add_column("site", no_wrap=True)
+    for name in ("beacons", "sessions"):
+        view.add_column(name, justify="right")
+    view.add_column("first seen (UTC)", no_wrap=True)
+    view.add_column("last seen (UTC)", no_wrap=True)
+    view.add_column("median s", justify="right")
     has_declared = "declared" in table.columns
     if has_declared:
         view.add_column("declared")
+    view.add_column("events", overflow="fold")
     for row in table.itertuples(index=False):
-        events = ", ".join(f"{k}={v}" for k, v in list(row.events.items())[:4])
-        if len(row.events) > 4:
-            events += ", ..."
-        interval = (
-            "" if row.median_interval_s != row.median_interval_s else f"{row.median_interval_s:.1f}"
-        )
+        events = ", ".join(f"{k}={v}" for k, v in list(row.events.items())[:3])
+        if len(row.events) > 3:
+            events += f", +{len(row.events) - 3} more"
+        interval = row.median_interval_s
         cells = [
             str(row.site),
             str(row.beacons),
             str(row.sessions),
             row.first_seen.strftime("%Y-%m-%d %H:%M:%S"),
             row.last_seen.strftime("%Y-%m-%d %H:%M:%S"),
-            interval,
-            events,
+            "" if interval != interval else f"{interval:.1f}",
         ]
         if has_declared:
             cells.append("yes" if row.declared else "no")
-        view.add_row(*map(_plain, cells))
-    Console(highlight=False, soft_wrap=False).print(view)
-
-
-def _plain(text: str) -> Any:
-    from rich.text import Text
-
-    # Service names come from data: render them as text, never as markup.
-    return Text(text)
+        cells.append(events)
+        # Names come from data: render them as plain text, never as markup.
+        view.add_row(*(Text(cell) for cell in cells))
+    console.print(view)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,7 +70,7 @@ def test_sort_order_matches_pandas() -> None:
     ts = rng.integers(0, 50, n).astype(np.int64)
     session = rng.integers(0, 4, n).astype(np.int32)
     event = rng.integers(0, 3, n).astype(np.int32)
-    order = _sort_order(site, ts, session, event)
+    order, _, _ = _sort_order(site, ts, session, event)
     expected = pd.DataFrame(
         {"site": site, "ts": ts, "session": session, "event": event}
     ).sort_values(["site", "ts", "session", "event"], kind="stable")
@@ -83,5 +83,6 @@ def test_many_sites_use_wide_codes() -> None:
     site = rng.integers(0, 70_000, n).astype(np.int32)
     ts = np.sort(rng.integers(0, 10**9, n)).astype(np.int64)
     zeros = np.zeros(n, dtype=np.int32)
-    order = _sort_order(site, ts, zeros, zeros)
+    order, sorted_site, _ = _sort_order(site, ts, zeros, zeros)
+    assert np.array_equal(sorted_site, site[order])
     assert np.all(np.diff(site[order]) >= 0)

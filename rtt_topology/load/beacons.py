@@ -8,6 +8,8 @@ returns the table of :mod:`rtt_topology.columns` with a
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
@@ -128,7 +130,12 @@ def _read_file(
     stats = FileStats(str(file.path), label)
     try:
         if fmt == "jsonl":
-            reader = JsonLinesReader(str(file.path), on_block, assume_utc)
+            reader = JsonLinesReader(
+                str(file.path),
+                lambda block: accumulator.append(block, source_id),
+                assume_utc,
+                prepare=accumulator.encode,
+            )
             try:
                 with open_binary(file) as stream:
                     reader.read_stream(stream, on_bytes=advance)  # type: ignore[arg-type]
@@ -211,10 +218,10 @@ def read_beacons(
     SourceNotFoundError
         If a path does not exist or a glob matches nothing.
     LoadError
-        If the only file given cannot be read (missing, empty, binary, not what
-        its suffix says, truncated gzip), or no file at all could be read. With
-        several files, unreadable ones are listed in ``report.failures`` and the
-        others are still read.
+        If ``source`` is one file and it cannot be read (empty, binary, not what
+        its suffix says, truncated gzip...). When ``source`` is a directory, a
+        glob or a list, unreadable files are listed in ``report.failures`` and
+        the others are still read (``strict=True`` raises instead).
 
     Examples
     --------
@@ -238,6 +245,8 @@ def read_beacons(
             f"unknown format {format!r}: use one of {', '.join(sorted(_FORMAT_NAMES))}"
         )
     files, ignored = expand_sources(source, kinds=BEACON_FORMATS.keys())
+    # One file named on its own fails loudly; in a directory, glob or list it is reported.
+    single_file = isinstance(source, str | os.PathLike) and Path(source).is_file()
     report = LoadReport(ignored_files=ignored)
     accumulator = BlockAccumulator()
     total = sum(f.path.stat().st_size for f in files)
@@ -259,17 +268,13 @@ def read_beacons(
                     file, fmt, accumulator, assume_utc=assume_utc, advance=on_bytes
                 )
             except LoadError as exc:
-                if len(files) == 1:
+                if single_file:
                     raise
                 report.failures.append(FileFailure(str(file.path), exc.reason))
             else:
                 report.add_file(stats)
                 report.rejects.extend(rejects)  # type: ignore[arg-type]
             on_bytes(size - counted)
-    if files and len(report.failures) == len(files):
-        raise LoadError(
-            report.failures[0].source, f"no file could be read; {report.failures[0].reason}"
-        )
     assembled = accumulator.finish()
     report.duplicates = assembled.duplicates
     report.duplicates_by_site = assembled.duplicates_by_site
