@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from rtt_topology._version import __version__
-from rtt_topology.errors import RttTopologyError
+from rtt_topology.errors import LoadError, RttTopologyError
 
 __all__ = ["cli", "main"]
 
@@ -135,12 +135,15 @@ def _print_summary(
     from rtt_topology.load import read_beacons, read_profiles
 
     load = read_beacons(
-        sources,
+        sources[0] if len(sources) == 1 else sources,
         format=fmt,
         assume_utc=assume_utc,
         strict=strict,
         progress=_progress_wanted() and not as_json,
     )
+    if load.report.failures and not load.report.files:
+        failure = load.report.failures[0]
+        raise LoadError(failure.source, f"no file could be read ({failure.reason})")
     table = service_summary(load.beacons)
     declared: dict[str, Any] = {}
     profile_report = None

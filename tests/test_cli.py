@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rtt_topology import __version__
+from rtt_topology.cli import main
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "demo"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == 0
+    assert out.strip() == f"rtt-topology, version {__version__}"
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "demo" in out and "summary" in out
+
+
+def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "summary", str(FIXTURE / "beacons"), "--profiles", str(FIXTURE / "profiles")
+    )
+    assert code == 0, err
+    truth = json.loads((FIXTURE / "ground_truth.json").read_text())
+    assert "auth-service" in out
+    assert f"declared in a profile but never seen: {truth['declared_silent']}" in out
+    malformed, duplicates = len(truth["malformed_lines"]), len(truth["duplicate_lines"])
+    assert f"{malformed} rejected, {duplicates} duplicates collapsed" in out
+    # Nothing is printed on stderr when it is not a terminal (no progress bar).
+    assert err == ""
+
+
+def test_summary_json_and_rejects(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rejects = tmp_path / "rejects.jsonl"
+    code, out, _ = run(
+        capsys,
+        "summary",
+        str(FIXTURE / "beacons"),
+        "--profiles",
+        str(FIXTURE / "profiles"),
+        "--json",
+        "--rejects",
+        str(rejects),
+    )
+    assert code == 0
+    data = json.loads(out)
+    load = data["load"]
+    assert load["accepted"] + load["rejected"] == load["read"]
+    truth = json.loads((FIXTURE / "ground_truth.json").read_text())
+    assert load["rejected"] == len(truth["malformed_lines"])
+    assert load["duplicates"] == len(truth["duplicate_lines"])
+    assert data["declared_not_seen"] == [truth["declared_silent"]]
+    services = {s["site"]: s for s in data["services"]}
+    assert set(truth["undeclared_services"]) <= {
+        s for s, v in services.items() if not v["declared"]
+    }
+    lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert len(lines) == len(truth["malformed_lines"])
+    # Every reject points at a malformed line the generator recorded, and only those.
+    assert {(Path(r["source"]).name, r["line"]) for r in lines} == {
+        (Path(m["file"]).name, m["line"]) for m in truth["malformed_lines"]
+    }
+
+
+def test_strict_fails_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "summary", str(FIXTURE / "beacons"), "--strict")
+    assert code == 1
+    assert err.startswith("error: ")
+    assert "strict load refused" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["summary", "does/not/exist.jsonl"], 1, "error: does/not/exist.jsonl: no such file"),
+        (["summary"], 2, "Missing argument"),
+        (["summary", "x.jsonl", "--format", "xml"], 2, "Invalid value for '--format'"),
+        (["nope"], 2, "No such command"),
+    ],
+)
+def test_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
+    got, _, err = run(capsys, *args)
+    assert got == code
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_unreadable_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "east.jsonl"
+    path.write_bytes(b"\x00\x01binary")
+    code, _, err = run(capsys, "summary", str(path))
+    assert code == 1
+    assert err.strip() == f"error: {path}: binary data, not jsonl"
+    # A directory whose every file is unreadable is an error too.
+    code, _, err = run(capsys, "summary", str(tmp_path))
+    assert code == 1
+    assert err.strip() == f"error: {path}: no file could be read (binary data, not jsonl)"
+
+
+def test_demo_is_the_main_job(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out_dir = tmp_path / "demo-output"
+    code, out, err = run(capsys, "demo", "--out", str(out_dir), "--hours", "2")
+    assert code == 0, err
+    assert f"demo datacenter written to {out_dir}" in out
+    assert (out_dir / "ground_truth.json").is_file()
+    assert "declared in a profile but never seen" in out
+    truth = json.loads((out_dir / "ground_truth.json").read_text())
+    assert f"{len(truth['malformed_lines'])} rejected" in out
+
+
+def test_readme_main_job_command(tmp_path: Path) -> None:
+    """The README's first command runs the demo; run its last step as installed."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if "rtt-topology demo" in line)
+    assert command.startswith("python3 -m venv .venv && .venv/bin/pip install -e . && ")
+    step = command.split(" && ")[-1].replace(".venv/bin/rtt-topology", "").split()
+    assert step[:3] == ["demo", "--out", "demo-output"]
+    result = subprocess.run(
+        [sys.executable, "-m", "rtt_topology", *step, "--hours", "2", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo datacenter written to demo-output" in result.stdout
+    assert (tmp_path / "demo-output" / "beacons" / "dc-east.jsonl").is_file()
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("rtt-topology", path=str(Path(sys.executable).parent))
+    assert script is not None
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    assert __version__ in result.stdout
