@@ -29,7 +29,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    assert "demo" in out and "summary" in out
+    assert "demo" in out
+    assert "summary" in out
 
 
 def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,7 +80,7 @@ def test_summary_json_and_rejects(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 
 def test_strict_fails_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "summary", str(FIXTURE / "beacons"), "--strict")
+    code, _out, err = run(capsys, "summary", str(FIXTURE / "beacons"), "--strict")
     assert code == 1
     assert err.startswith("error: ")
     assert "strict load refused" in err
