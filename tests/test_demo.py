@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import json5
 import numpy as np
 import pytest
 import yaml
@@ -22,6 +21,7 @@ from rtt_topology.demo import build_scenario, generate_demo, write_scaled_beacon
 from rtt_topology.demo.build import DemoScenario
 from rtt_topology.demo.logs import inspect_node
 from rtt_topology.demo.truth import GroundTruth
+from rtt_topology.load.logs import parse_payload
 from rtt_topology.schemas import Beacon, Profile
 
 FIXTURE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
@@ -338,7 +338,8 @@ def test_logs_hold_the_log_only_beacons(small: DemoScenario) -> None:
     blocks = re.findall(r"^(\S+) \[RTT\] (\w+) sent (\{\n.*?\n\})$", node_text, flags=re.M | re.S)
     assert blocks
     for stamp, event, body in blocks:
-        payload = json5.loads(body)
+        payload, notation = parse_payload(body)
+        assert notation == "node"
         beacon = Beacon.model_validate(payload)
         assert beacon.site == node
         assert beacon.event == event
