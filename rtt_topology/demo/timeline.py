@@ -18,6 +18,7 @@ import numpy as np
 
 from rtt_topology.demo.catalog import ServiceSpec
 from rtt_topology.demo.scenario import Plan
+from rtt_topology.schemas import COUNT_FIELDS
 
 __all__ = [
     "EVENTS",
@@ -147,8 +148,7 @@ def backend_structure(spec_name: str, title: str) -> dict[str, Any]:
     >>> backend_structure("auth-service", "Auth Service")["url"]
     'internal://auth-service'
     """
-    zeros = dict.fromkeys(("nav_count", "main_count", "form_count", "button_count", "dom_nodes"), 0)
-    return {"url": f"internal://{spec_name}", "title": title, **zeros}
+    return {"url": f"internal://{spec_name}", "title": title, **dict.fromkeys(COUNT_FIELDS, 0)}
 
 
 @dataclass

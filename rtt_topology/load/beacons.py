@@ -9,6 +9,7 @@ returns the table of :mod:`rtt_topology.columns` with a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,7 +28,7 @@ from rtt_topology.load.formats import (
     parse_parquet_table,
 )
 from rtt_topology.load.jsonl import JsonLinesReader
-from rtt_topology.load.report import FileFailure, FileStats, LoadReport
+from rtt_topology.load.report import FileFailure, FileStats, LoadReport, Reject
 from rtt_topology.load.sources import (
     Source,
     SourceFile,
@@ -118,8 +119,8 @@ def _read_file(
     accumulator: BlockAccumulator,
     *,
     assume_utc: bool,
-    advance: object,
-) -> tuple[FileStats, list[object]]:
+    advance: Callable[[int], None],
+) -> tuple[FileStats, list[Reject]]:
     source_id = accumulator.add_source(str(file.path))
     mark = len(accumulator.blocks)
 
@@ -138,7 +139,7 @@ def _read_file(
             )
             try:
                 with open_binary(file) as stream:
-                    reader.read_stream(stream, on_bytes=advance)  # type: ignore[arg-type]
+                    reader.read_stream(stream, on_bytes=advance)
             except gzip_errors() as exc:
                 raise LoadError(file.path, f"damaged or truncated gzip data ({exc})") from exc
             stats.read, stats.skipped_lines, stats.slow_path = (
@@ -171,7 +172,7 @@ def _read_file(
         raise
     stats.rejected = len(rejects)
     stats.accepted = stats.read - stats.rejected
-    return stats, list(rejects)
+    return stats, sorted(rejects, key=lambda r: -1 if r.line is None else r.line)
 
 
 def read_beacons(
@@ -273,7 +274,7 @@ def read_beacons(
                 report.failures.append(FileFailure(str(file.path), exc.reason))
             else:
                 report.add_file(stats)
-                report.rejects.extend(rejects)  # type: ignore[arg-type]
+                report.rejects.extend(rejects)
             on_bytes(size - counted)
     assembled = accumulator.finish()
     report.duplicates = assembled.duplicates

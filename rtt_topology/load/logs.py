@@ -68,6 +68,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from rtt_topology.errors import InputError
+from rtt_topology.load.records import json_type
 
 __all__ = ["MAX_ENTRY_LINES", "LogEntry", "LogParse", "parse_log_lines", "parse_payload"]
 
@@ -315,18 +316,6 @@ class _MismatchError(ValueError):
 
 class _RejectError(ValueError):
     """The text is in this notation but its value cannot be a beacon."""
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "null" if value is None else type(value).__name__
 
 
 def _short(key: str) -> str:
@@ -795,7 +784,7 @@ def parse_payload(text: str) -> tuple[dict[str, Any], str]:
                 value = parse(text)
             except ValueError:
                 continue
-            raise InputError(f"payload is not an object ({_kind(value)})")
+            raise InputError(f"payload is not an object ({json_type(value)})")
         raise InputError("payload does not start with '{'")
     order = _ORDERS[guess]
     reasons: dict[str, str] = {}
@@ -808,6 +797,6 @@ def parse_payload(text: str) -> tuple[dict[str, Any], str]:
         except _RejectError as exc:
             raise InputError(str(exc)) from None
         if not isinstance(value, dict):
-            raise InputError(f"payload is not an object ({_kind(value)})")
+            raise InputError(f"payload is not an object ({json_type(value)})")
         return value, notation
     raise InputError(reasons[guess])

@@ -24,6 +24,7 @@ __all__ = [
     "RAW_SCHEMA",
     "STRING_FIELDS",
     "flatten_record",
+    "json_type",
     "loads_strict",
     "raw_table",
 ]
@@ -42,7 +43,8 @@ RAW_SCHEMA = pa.schema(
 )
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """Name the JSON type of a parsed value (``string``, ``number``, ``array``...)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -113,7 +115,7 @@ def _string(record: Mapping[str, Any], key: str, where: str) -> str | None:
     value = record.get(key)
     if value is None or isinstance(value, str):
         return value
-    raise RecordError(field=where, reason=f"expected a string, got {_json_type(value)}")
+    raise RecordError(field=where, reason=f"expected a string, got {json_type(value)}")
 
 
 def _count(structure: Mapping[str, Any], key: str) -> int | None:
@@ -126,7 +128,7 @@ def _count(structure: Mapping[str, Any], key: str) -> int | None:
                 field=f"structure.{key}", reason="expected an integer, got a decimal number"
             )
         raise RecordError(
-            field=f"structure.{key}", reason=f"expected an integer, got {_json_type(value)}"
+            field=f"structure.{key}", reason=f"expected an integer, got {json_type(value)}"
         )
     if not _INT64_MIN <= value <= _INT64_MAX:
         raise RecordError(field=f"structure.{key}", reason="integer out of range")
@@ -175,7 +177,7 @@ def flatten_record(record: Any, line: int) -> dict[str, Any]:
     ('internal://a', None, 0, '{"zone":2,"structure":{"theme":"dark"}}')
     """
     if not isinstance(record, Mapping):
-        raise RecordError(field=None, reason=f"expected a JSON object, got {_json_type(record)}")
+        raise RecordError(field=None, reason=f"expected a JSON object, got {json_type(record)}")
     row: dict[str, Any] = {name: _string(record, name, name) for name in STRING_FIELDS}
     structure = record.get("structure")
     extra: dict[str, Any] = {k: v for k, v in record.items() if k not in row and k != "structure"}
@@ -183,7 +185,7 @@ def flatten_record(record: Any, line: int) -> dict[str, Any]:
         structure = {}
     elif not isinstance(structure, Mapping):
         raise RecordError(
-            field="structure", reason=f"expected an object, got {_json_type(structure)}"
+            field="structure", reason=f"expected an object, got {json_type(structure)}"
         )
     for name in _STRUCTURE_STRINGS:
         row[name] = _string(structure, name, f"structure.{name}")
