@@ -12,6 +12,7 @@ both paths share them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from rtt_topology.schemas import COUNT_FIELDS
 
 __all__ = [
     "RAW_SCHEMA",
+    "STRICT_JSON",
     "STRING_FIELDS",
     "flatten_record",
     "json_type",
@@ -73,7 +75,20 @@ def _no_constant(name: str) -> Any:
     raise RecordError(field=None, reason=f"invalid JSON: {name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs_no_duplicates, parse_constant=_no_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise RecordError(field=None, reason="invalid JSON: number out of range")
+    return value
+
+
+#: The strict decoder: raises :class:`RecordError` for duplicate keys, NaN or
+#: Infinity, and numbers out of range; ``json.JSONDecodeError`` for broken JSON.
+STRICT_JSON = json.JSONDecoder(
+    object_pairs_hook=_pairs_no_duplicates,
+    parse_constant=_no_constant,
+    parse_float=_finite_float,
+)
 
 
 def loads_strict(text: str | bytes) -> Any:
@@ -102,7 +117,7 @@ def loads_strict(text: str | bytes) -> Any:
         except UnicodeDecodeError as exc:
             raise RecordError(field=None, reason=f"invalid UTF-8 (byte {exc.start})") from exc
     try:
-        return _DECODER.decode(text.strip())
+        return STRICT_JSON.decode(text.strip())
     except json.JSONDecodeError as exc:
         raise RecordError(
             field=None, reason=f"invalid JSON: {exc.msg} (column {exc.colno})"
