@@ -258,24 +258,32 @@ def _text_column(table: pa.Table, name: str, path: str) -> pa.ChunkedArray:
     raise FormatError(path, f"column {name} has type {column.type}, expected text")
 
 
-def _count_column(table: pa.Table, name: str, path: str) -> tuple[pa.Array, np.ndarray]:
-    """Return the column as int64 and a mask of rows whose value is not an integer."""
+_OUT_OF_RANGE = "integer out of range"
+_FRACTION = "expected an integer, got a fraction"
+
+
+def _count_column(table: pa.Table, name: str, path: str) -> tuple[pa.Array, dict[int, str]]:
+    """Return the column as int64 (null where unusable) and the reason for each bad row."""
     column = table.column(name).combine_chunks()
     if pa.types.is_null(column.type):
-        return pa.nulls(len(column), pa.int64()), np.zeros(len(column), dtype=bool)
+        return pa.nulls(len(column), pa.int64()), {}
     if pa.types.is_integer(column.type):
-        if pa.types.is_uint64(column.type):
-            too_big = pc.fill_null(pc.greater(column, 2**63 - 1), False)
-            bad = np.asarray(too_big)
-            return pc.if_else(too_big, None, column).cast(pa.int64()), bad
-        return column.cast(pa.int64()), np.zeros(len(column), dtype=bool)
+        if not pa.types.is_uint64(column.type):
+            return column.cast(pa.int64()), {}
+        too_big = pc.fill_null(pc.greater(column, pa.scalar(2**63 - 1, pa.uint64())), False)
+        bad = {int(i): _OUT_OF_RANGE for i in np.flatnonzero(np.asarray(too_big))}
+        return pc.if_else(too_big, None, column).cast(pa.int64()), bad
     if pa.types.is_floating(column.type):
         # pandas writes nullable counts as floats: whole numbers are counts.
         values = np.asarray(column.fill_null(0), dtype=np.float64)
-        bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2**62)
-        bad &= np.asarray(column.is_valid())
-        ints = np.where(bad, 0, values).astype(np.int64)
-        return pa.array(ints, mask=np.asarray(column.is_null()) | bad), bad
+        valid = np.asarray(column.is_valid())
+        fraction = valid & (~np.isfinite(values) | (values != np.round(values)))
+        too_big = valid & ~fraction & (np.abs(values) >= 2**63)
+        bad = {int(i): _FRACTION for i in np.flatnonzero(fraction)}
+        bad.update({int(i): _OUT_OF_RANGE for i in np.flatnonzero(too_big)})
+        unusable = fraction | too_big
+        ints = np.where(unusable, 0, values).astype(np.int64)
+        return pa.array(ints, mask=~valid | unusable), bad
     raise FormatError(path, f"column {name} has type {column.type}, expected integers")
 
 
@@ -299,7 +307,7 @@ def parse_parquet_table(table: pa.Table, batch: RecordBatch, *, path: str) -> No
         raise FormatError(path, "Parquet file has no site and ts columns")
     n = table.num_rows
     columns: dict[str, Any] = {}
-    not_integer: dict[str, np.ndarray] = {}
+    bad_rows: dict[int, tuple[str, str]] = {}
     for name in RAW_SCHEMA.names:
         if name == "line":
             columns[name] = pa.array(np.arange(1, n + 1, dtype=np.int64))
@@ -308,7 +316,9 @@ def parse_parquet_table(table: pa.Table, batch: RecordBatch, *, path: str) -> No
         elif name not in found:
             columns[name] = pa.nulls(n, RAW_SCHEMA.field(name).type)
         elif name in COUNT_FIELDS:
-            columns[name], not_integer[name] = _count_column(table, found[name], path)
+            columns[name], bad = _count_column(table, found[name], path)
+            for row, reason in bad.items():
+                bad_rows.setdefault(row, (f"structure.{name}", reason))
         elif name == "ts" and pa.types.is_timestamp(table.column(found[name]).type):
             columns[name] = table.column(found[name])
         else:
@@ -316,16 +326,15 @@ def parse_parquet_table(table: pa.Table, batch: RecordBatch, *, path: str) -> No
     others = [name for name, target in names.items() if target is None]
     columns["extra"] = _extra_column(table, others)
     raw = pa.table(columns)
-    bad_rows = {int(i): name for name, mask in not_integer.items() for i in np.flatnonzero(mask)}
 
     def text(i: int) -> str:
         return json.dumps(table.slice(i, 1).to_pylist()[0], default=str, ensure_ascii=False)
 
     if bad_rows:
         keep = np.ones(n, dtype=bool)
-        for i, name in sorted(bad_rows.items()):
+        for i, (field_name, reason) in sorted(bad_rows.items()):
             keep[i] = False
-            batch.reject(i + 1, f"structure.{name}", "expected an integer, got a fraction", text(i))
+            batch.reject(i + 1, field_name, reason, text(i))
         positions = np.flatnonzero(keep)
         raw = raw.take(pa.array(positions))
         batch.add_rows(raw, lambda i: text(int(positions[i])))
