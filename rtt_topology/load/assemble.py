@@ -10,10 +10,8 @@ indexing (no per-row Python).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,8 +26,6 @@ from rtt_topology.schemas import COUNT_FIELDS
 __all__ = ["Assembled", "BlockAccumulator"]
 
 _TEXT = ("site", "session", "event", "url", "title")
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 @dataclass
@@ -126,31 +122,22 @@ def _sort_order(
     return order, site_sorted, ts_sorted
 
 
-def _gather_all(
-    jobs: dict[str, Callable[[], np.ndarray]], order: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Apply the row order to many columns, in two threads.
+def _prepared(values: np.ndarray) -> np.ndarray | np.generic:
+    """Return the column, or its single value when it is constant (nothing to gather).
 
-    Arrow's take is faster than numpy fancy indexing and allocates from Arrow's
-    pool, which reuses the memory the parsed text gave back; both release the GIL.
+    Backends send zero counts and most files hold one source: constant columns
+    are common and cost nothing to reorder.
     """
-    indices = pa.array(order)
-
-    def gather(item: tuple[str, Callable[[], np.ndarray]]) -> tuple[str, np.ndarray]:
-        name, values = item
-        array = values()
-        # Constant columns (backends send zero counts) need no gathering.
-        if len(array) and array[0] == array.min() == array.max():
-            return name, np.full(len(order), array[0], dtype=array.dtype)
-        return name, np.asarray(pa.array(array).take(indices))
-
-    return dict(_in_threads(gather, list(jobs.items())))
+    if len(values) and values[0] == values.min() == values.max():
+        return values[0]  # type: ignore[no-any-return]
+    return values
 
 
-def _in_threads(function: Callable[[_T], _R], items: list[_T]) -> list[_R]:
-    """Map over items in two threads: numpy and Arrow release the GIL on big arrays."""
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rtt-assemble") as pool:
-        return list(pool.map(function, items))
+def _gather(values: np.ndarray | np.generic, indices: pa.Array) -> np.ndarray:
+    """``values[indices]``, with Arrow's take (faster than numpy's, and it releases the GIL)."""
+    if isinstance(values, np.generic):
+        return np.full(len(indices), values, dtype=values.dtype)
+    return np.asarray(pa.array(values).take(indices))
 
 
 @dataclass
@@ -195,58 +182,68 @@ class BlockAccumulator:
             return Assembled(empty_beacon_frame(), 0, {})
         table = pa.concat_tables(self.blocks).unify_dictionaries()
         self.blocks = []
-        codes: dict[str, np.ndarray] = {}
-        categories: dict[str, pa.Array] = {}
-        for name, (values, dictionary) in zip(
-            _TEXT, _in_threads(_sorted_codes, [table.column(name) for name in _TEXT]), strict=True
-        ):
-            codes[name], categories[name] = values, dictionary
-        ts = _values(table.column("ts"), np.int64)
-        order, site, ts_sorted = _sort_order(codes["site"], ts, codes["session"], codes["event"])
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rtt-assemble") as pool:
+            # Start everything that does not depend on the order, then sort meanwhile.
+            text = {name: pool.submit(_sorted_codes, table.column(name)) for name in _TEXT}
+            ts_future = pool.submit(_values, table.column("ts"), np.int64)
+            later: dict[str, Future[np.ndarray | np.generic]] = {}
+            for name in ("url", "title"):
+                later[name] = pool.submit(lambda name=name: _prepared(text[name].result()[0]))  # type: ignore[misc]
+            later["line"] = pool.submit(lambda: _prepared(_values(table.column("line"), np.int64)))
+            later["source"] = pool.submit(
+                lambda: _prepared(_values(table.column("source"), np.int32))
+            )
+            for name in COUNT_FIELDS:
+                column = table.column(name)
+                later[name] = pool.submit(lambda c=column: _prepared(_values(c, np.int64)))  # type: ignore[misc]
+                if column.null_count:
+                    later[f"{name}.null"] = pool.submit(lambda c=column: _prepared(_nulls(c)))  # type: ignore[misc, arg-type]
 
-        # Duplicates are adjacent once sorted; drop them from the order first.
-        keys = {"site": site, "ts": ts_sorted} | _gather_all(
-            {"session": lambda: codes["session"], "event": lambda: codes["event"]}, order
-        )
-        dup = (
-            (site[1:] == site[:-1])
-            & (keys["ts"][1:] == keys["ts"][:-1])
-            & (keys["session"][1:] == keys["session"][:-1])
-            & (keys["event"][1:] == keys["event"][:-1])
-        )
-        by_site: dict[str, int] = {}
-        if dup.any():
-            names = categories["site"].to_pylist()
-            for code, count in zip(*np.unique(site[1:][dup], return_counts=True), strict=True):
-                by_site[str(names[code])] = int(count)
-            keep = np.concatenate([[True], ~dup])
-            order = order[keep]
-            keys = {name: values[keep] for name, values in keys.items()}
+            codes = {name: future.result()[0] for name, future in text.items()}
+            categories = {name: future.result()[1] for name, future in text.items()}
+            order, site, ts = _sort_order(
+                codes["site"], ts_future.result(), codes["session"], codes["event"]
+            )
+            indices = pa.array(order)
+            keys = {
+                name: pool.submit(_gather, _prepared(codes[name]), indices)
+                for name in ("session", "event")
+            }
+            gathered = {"site": site, "ts": ts} | {k: f.result() for k, f in keys.items()}
 
-        def column(name: str, dtype: type[np.generic]) -> Callable[[], np.ndarray]:
-            return lambda: _values(table.column(name), dtype)
-
-        def nulls(name: str) -> Callable[[], np.ndarray]:
-            return lambda: _nulls(table.column(name))  # type: ignore[return-value]
-
-        jobs: dict[str, Callable[[], np.ndarray]] = {
-            "url": lambda: codes["url"],
-            "title": lambda: codes["title"],
-            "line": column("line", np.int64),
-            "source": column("source", np.int32),
-        }
-        for name in COUNT_FIELDS:
-            jobs[name] = column(name, np.int64)
-            if table.column(name).null_count:
-                jobs[f"{name}.null"] = nulls(name)
-        gathered = keys | _gather_all(jobs, order)
+            # Duplicates are adjacent once sorted; drop them from the order first.
+            dup = (
+                (site[1:] == site[:-1])
+                & (ts[1:] == ts[:-1])
+                & (gathered["session"][1:] == gathered["session"][:-1])
+                & (gathered["event"][1:] == gathered["event"][:-1])
+            )
+            by_site: dict[str, int] = {}
+            if dup.any():
+                names = categories["site"].to_pylist()
+                for code, count in zip(*np.unique(site[1:][dup], return_counts=True), strict=True):
+                    by_site[str(names[code])] = int(count)
+                keep = np.concatenate([[True], ~dup])
+                order = order[keep]
+                indices = pa.array(order)
+                gathered = {name: values[keep] for name, values in gathered.items()}
+            rest = {
+                name: pool.submit(lambda f=future: _gather(f.result(), indices))  # type: ignore[misc]
+                for name, future in later.items()
+            }
+            gathered |= {name: future.result() for name, future in rest.items()}
 
         data: dict[str, object] = {}
         # Dictionaries hold only values of valid rows: only a duplicate can leave
         # a category unused.
         for name in _TEXT:
             data[name] = _categorical(gathered[name], categories[name], pruned=not by_site)
-        data["ts"] = pa.array(gathered["ts"], TS_TYPE).to_pandas().array
+        ts_values = np.ascontiguousarray(gathered["ts"])
+        data["ts"] = (
+            pa.Array.from_buffers(TS_TYPE, len(ts_values), [None, pa.py_buffer(ts_values)])
+            .to_pandas()
+            .array
+        )
         for name in COUNT_FIELDS:
             mask = gathered.get(f"{name}.null")
             if mask is None:
@@ -254,7 +251,7 @@ class BlockAccumulator:
             data[name] = pd.arrays.IntegerArray(gathered[name], mask)
         extra = table.column("extra")
         if extra.null_count == len(extra):
-            extra_rows = pa.nulls(len(order), pa.string())
+            extra_rows = pa.nulls(len(order), pa.large_string())
         else:
             extra_rows = extra.combine_chunks().take(pa.array(order))
         data["extra"] = pd.arrays.ArrowStringArray(pa.chunked_array([extra_rows]))
