@@ -121,6 +121,141 @@ def summary(
     )
 
 
+def _inputs(function: Any) -> Any:
+    """Add the options that select a graph's inputs and window."""
+    options = [
+        click.option(
+            "--beacons",
+            "-b",
+            multiple=True,
+            help="Beacon files, directories or globs (repeatable).",
+        ),
+        click.option("--profiles", "-p", help="Profiles: a file, directory or glob."),
+        click.option(
+            "--traces", "-t", multiple=True, help="Trace exports: files, directories or globs."
+        ),
+        click.option("--from", "start", help="Window start, ISO 8601 with offset (inclusive)."),
+        click.option("--to", "end", help="Window end, ISO 8601 with offset (exclusive)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _one_or_many(sources: Sequence[str]) -> str | list[str]:
+    return sources[0] if len(sources) == 1 else list(sources)
+
+
+def _load_graph(
+    beacons: Sequence[str],
+    profiles: str | None,
+    traces: Sequence[str],
+    start: str | None,
+    end: str | None,
+) -> Any:
+    from rtt_topology.graph import build_graph
+    from rtt_topology.load import read_beacons, read_profiles
+    from rtt_topology.load.traces import read_traces
+
+    if not (beacons or profiles or traces):
+        raise click.UsageError("give at least one of --beacons, --profiles, --traces")
+    progress = _progress_wanted()
+    beacon_table = (
+        read_beacons(_one_or_many(beacons), progress=progress).beacons if beacons else None
+    )
+    profile_map = read_profiles(profiles).profiles if profiles else None
+    spans = (
+        read_traces(_one_or_many(traces), start=start, end=end, progress=progress).spans
+        if traces
+        else None
+    )
+    return build_graph(beacon_table, profile_map, spans=spans, start=start, end=end)
+
+
+_GRAPH_FORMATS = {".json": "json", ".graphml": "graphml", ".dot": "dot", ".gv": "dot"}
+
+
+@cli.command()
+@_inputs
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "graphml", "dot"]),
+    help="Output format; by default from the file suffix (.json, .graphml, .dot).",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="File to write.",
+)  # fmt: skip
+def graph(
+    beacons: Sequence[str],
+    profiles: str | None,
+    traces: Sequence[str],
+    start: str | None,
+    end: str | None,
+    fmt: str | None,
+    output: Path,
+) -> None:
+    """Build the service graph and write it as node-link JSON, GraphML or Graphviz DOT."""
+    from rtt_topology import io
+
+    chosen = fmt or _GRAPH_FORMATS.get(output.suffix.lower())
+    if chosen is None:
+        raise click.UsageError(f"cannot tell the format from {output.name!r}: pass --format")
+    G = _load_graph(beacons, profiles, traces, start, end)
+    writers = {"json": io.write_node_link, "graphml": io.write_graphml, "dot": io.write_dot}
+    writers[chosen](G, output)
+    click.echo(
+        f"wrote {output} ({chosen}): {G.number_of_nodes()} services, {G.number_of_edges()} edges"
+    )
+
+
+@cli.command("reconcile")
+@_inputs
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def reconcile_command(
+    beacons: Sequence[str],
+    profiles: str | None,
+    traces: Sequence[str],
+    start: str | None,
+    end: str | None,
+    as_json: bool,
+) -> None:
+    """Compare declared services and dependencies with what beacons and traces show."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from rtt_topology.reconcile import reconcile
+
+    result = reconcile(_load_graph(beacons, profiles, traces, start, end))
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    for title, frame, columns in (
+        ("services", result.nodes, ["name", "status", "group"]),
+        ("dependencies", result.edges, ["caller", "callee", "status", "kind", "calls", "via"]),
+    ):
+        shown = frame[frame["status"] != "managed"]
+        view = Table(title=f"{title} not managed ({len(shown)} of {len(frame)})", show_edge=False)
+        for column in columns:
+            view.add_column(column)
+        for row in shown[columns].itertuples(index=False):
+            view.add_row(*(Text("" if v is None else str(v)) for v in row))
+        console.print(view)
+    counts = result.counts()
+    click.echo("services: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["nodes"].items())))
+    click.echo("dependencies: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["edges"].items())))
+    click.echo(
+        "coverage: "
+        + ", ".join(
+            f"{k.replace('_', ' ')} {'n/a' if v is None else f'{v:.1f}%'}"
+            for k, v in result.coverage.items()
+        )
+    )
+
+
 def _print_summary(
     sources: list[str],
     *,

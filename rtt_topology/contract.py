@@ -94,5 +94,8 @@ GRAPH_ATTRIBUTES: Final[dict[str, Attribute]] = {
     "window_start": Attribute(datetime, True, "inputs were restricted to ts >= this, UTC"),
     "window_end": Attribute(datetime, True, "inputs were restricted to ts < this, UTC"),
     "inputs": Attribute(list, False, "inputs used: 'beacons', 'profiles', 'traces'"),
+    "clusters": Attribute(
+        list, False, "sites that send only cluster heartbeats: groups, not service nodes"
+    ),
     "rtt_topology_version": Attribute(str, False, "version of rtt-topology that built it"),
 }

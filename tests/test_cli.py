@@ -152,3 +152,50 @@ def test_console_script_is_installed() -> None:
     assert script is not None
     result = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
     assert __version__ in result.stdout
+
+
+def test_graph_command_formats(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from rtt_topology.graph import validate_graph
+    from rtt_topology.io import read_node_link
+
+    inputs = ["--beacons", str(FIXTURE / "beacons"), "--profiles", str(FIXTURE / "profiles"),
+              "--traces", str(FIXTURE / "traces" / "otlp.jsonl")]  # fmt: skip
+    for name in ("g.json", "g.graphml", "g.dot"):
+        code, out, err = run(capsys, "graph", *inputs, "-o", str(tmp_path / name))
+        assert code == 0, err
+        assert out.startswith(f"wrote {tmp_path / name}")
+    G = read_node_link(tmp_path / "g.json")
+    validate_graph(G)
+    assert G.graph["inputs"] == ["beacons", "traces", "profiles"]
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    code, _, err = run(capsys, "graph", *inputs, "-o", str(tmp_path / "g.txt"))
+    assert code == 2
+    assert "pass --format" in err
+    code, _, err = run(capsys, "graph", "-o", str(tmp_path / "g.json"))
+    assert code == 2
+    assert "at least one of" in err
+
+
+def test_reconcile_command(capsys: pytest.CaptureFixture[str]) -> None:
+    truth = json.loads((FIXTURE / "ground_truth.json").read_text())
+    inputs = ["--beacons", str(FIXTURE / "beacons"), "--profiles", str(FIXTURE / "profiles"),
+              "--traces", str(FIXTURE / "traces")]  # fmt: skip
+    code, out, err = run(capsys, "reconcile", *inputs, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    nodes = {n["name"]: n["status"] for n in data["nodes"]}
+    edges = {(e["caller"], e["callee"]): e["status"] for e in data["edges"]}
+    assert nodes[truth["declared_silent"]] == "missing"
+    undeclared = truth["undeclared_edge"]
+    assert edges[undeclared["caller"], undeclared["callee"]] == "undeclared"
+    violation = truth["layering_violation"]
+    assert edges[violation["caller"], violation["callee"]] == "undeclared"
+    # Every other traced edge is declared (directly or through a queue).
+    traced_undeclared = {k for k, v in edges.items() if v == "undeclared"}
+    assert traced_undeclared == {
+        (undeclared["caller"], undeclared["callee"]),
+        (violation["caller"], violation["callee"]),
+    }
+    code, out, _ = run(capsys, "reconcile", *inputs, "--from", "2026-01-19T03:00:00Z")
+    assert code == 0
+    assert "coverage:" in out

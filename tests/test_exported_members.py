@@ -14,7 +14,11 @@ PUBLIC = [
     "SourceNotFoundError", "StrictLoadError", "Structure", "__version__", "build_beacon_payload",
     "create_profile", "create_session_id", "empty_beacon_frame", "event_counts", "generate_demo",
     "intervals", "profiles_frame", "read_beacons", "read_profiles", "service_summary",
-    "validate_beacon_frame", "validate_profile", "write_scaled_beacons",
+    "validate_beacon_frame", "validate_profile", "write_scaled_beacons", "build_graph",
+    "validate_graph", "GraphDiff", "Reconciliation", "diff_graphs", "reconcile",
+    "from_node_link", "graph_from_frames", "graph_to_frames", "read_node_link", "to_dot",
+    "to_node_link", "write_dot", "write_graphml", "write_node_link", "TraceLoad", "TraceReport",
+    "edges_from_spans", "read_traces",
 ]  # fmt: skip
 
 
@@ -38,6 +42,8 @@ def test_unknown_attribute() -> None:
     [
         "rtt_topology.columns", "rtt_topology.errors", "rtt_topology.history", "rtt_topology.load",
         "rtt_topology.load.report", "rtt_topology.schemas", "rtt_topology.sdk", "rtt_topology.demo",
+        "rtt_topology.io", "rtt_topology.graph", "rtt_topology.reconcile", "rtt_topology.contract",
+        "rtt_topology.load.traces",
     ],
 )  # fmt: skip
 def test_modules_declare_all(module: str) -> None:

@@ -1,22 +1,39 @@
 """Read beacon histories and profiles from files into validated tables.
 
-:func:`read_beacons` and :func:`read_profiles` are the only entry points; both
-return their result with a :class:`LoadReport` that accounts for every record.
+:func:`read_beacons`, :func:`read_profiles` and :func:`read_traces` are the entry
+points; each returns its result with a :class:`LoadReport` (for traces a
+:class:`TraceReport`) that accounts for every record.
 """
 
 from rtt_topology.load.beacons import BEACON_FORMATS, BeaconLoad, read_beacons
 from rtt_topology.load.profiles import ProfileLoad, profiles_frame, read_profiles
 from rtt_topology.load.report import FileFailure, FileStats, LoadReport, Reject
+from rtt_topology.load.traces import (
+    EDGE_COLUMNS,
+    SPAN_COLUMNS,
+    PairingStats,
+    TraceLoad,
+    TraceReport,
+    edges_from_spans,
+    read_traces,
+)
 
 __all__ = [
     "BEACON_FORMATS",
+    "EDGE_COLUMNS",
+    "SPAN_COLUMNS",
     "BeaconLoad",
     "FileFailure",
     "FileStats",
     "LoadReport",
+    "PairingStats",
     "ProfileLoad",
     "Reject",
+    "TraceLoad",
+    "TraceReport",
+    "edges_from_spans",
     "profiles_frame",
     "read_beacons",
     "read_profiles",
+    "read_traces",
 ]
