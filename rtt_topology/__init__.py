@@ -53,7 +53,7 @@ if TYPE_CHECKING:
         read_profiles,
         read_traces,
     )
-    from rtt_topology.reconcile import GraphDiff, Reconciliation, diff_graphs, reconcile
+    from rtt_topology.reconciliation import GraphDiff, Reconciliation, diff_graphs, reconcile
     from rtt_topology.schemas import Beacon, Profile, Structure
     from rtt_topology.sdk import (
         build_beacon_payload,
@@ -78,10 +78,10 @@ _EXPORTS: dict[str, str] = {
     "StrictLoadError": "rtt_topology.errors",
     "build_graph": "rtt_topology.graph",
     "validate_graph": "rtt_topology.graph",
-    "GraphDiff": "rtt_topology.reconcile",
-    "Reconciliation": "rtt_topology.reconcile",
-    "diff_graphs": "rtt_topology.reconcile",
-    "reconcile": "rtt_topology.reconcile",
+    "GraphDiff": "rtt_topology.reconciliation",
+    "Reconciliation": "rtt_topology.reconciliation",
+    "diff_graphs": "rtt_topology.reconciliation",
+    "reconcile": "rtt_topology.reconciliation",
     "from_node_link": "rtt_topology.io",
     "graph_from_frames": "rtt_topology.io",
     "graph_to_frames": "rtt_topology.io",

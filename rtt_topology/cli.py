@@ -226,7 +226,7 @@ def reconcile_command(
     from rich.table import Table
     from rich.text import Text
 
-    from rtt_topology.reconcile import reconcile
+    from rtt_topology.reconciliation import reconcile
 
     result = reconcile(_load_graph(beacons, profiles, traces, start, end))
     if as_json:

@@ -42,8 +42,8 @@ def test_unknown_attribute() -> None:
     [
         "rtt_topology.columns", "rtt_topology.errors", "rtt_topology.history", "rtt_topology.load",
         "rtt_topology.load.report", "rtt_topology.schemas", "rtt_topology.sdk", "rtt_topology.demo",
-        "rtt_topology.io", "rtt_topology.graph", "rtt_topology.reconcile", "rtt_topology.contract",
-        "rtt_topology.load.traces",
+        "rtt_topology.io", "rtt_topology.graph", "rtt_topology.reconciliation",
+        "rtt_topology.contract", "rtt_topology.load.traces",
     ],
 )  # fmt: skip
 def test_modules_declare_all(module: str) -> None:
@@ -60,6 +60,26 @@ def test_import_is_light() -> None:
     code = (
         "import sys, rtt_topology; "
         "print(sorted(m for m in ('pandas', 'pyarrow', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_no_public_name_is_shadowed_by_a_submodule() -> None:
+    """Importing a submodule sets it on the package: it must not hide a public name."""
+    import pkgutil
+    import subprocess
+    import sys
+
+    modules = [m.name for m in pkgutil.walk_packages(rtt_topology.__path__, "rtt_topology.")]
+    shadowed = sorted(set(PUBLIC) & {name.rsplit(".", 1)[-1] for name in modules})
+    assert shadowed == []
+    # And in a fresh interpreter, after importing everything, names still resolve to objects.
+    code = (
+        "import importlib, inspect, pkgutil, rtt_topology as r\n"
+        "for m in pkgutil.walk_packages(r.__path__, 'rtt_topology.'):\n"
+        "    if not m.name.endswith('__main__'): importlib.import_module(m.name)\n"
+        "print([n for n in r.__all__ if inspect.ismodule(getattr(r, n))])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

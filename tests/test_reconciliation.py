@@ -8,7 +8,7 @@ import pytest
 
 from rtt_topology.errors import InputError
 from rtt_topology.graph import build_graph
-from rtt_topology.reconcile import diff_graphs, reconcile
+from rtt_topology.reconciliation import diff_graphs, reconcile
 from rtt_topology.schemas import Profile
 
 
