@@ -503,7 +503,7 @@ def test_strict_raises_on_rejects(tmp_path: Path) -> None:
     assert isinstance(report, LoadReport)
     assert report.rejected == 1
     assert info.value.path == str(path)
-    assert "1 profile(s) rejected" in str(info.value)
+    assert "1 record(s) rejected" in str(info.value)
 
 
 def test_strict_raises_on_failed_files(tmp_path: Path) -> None:

@@ -84,3 +84,17 @@ def test_truncate_raw() -> None:
     cut = truncate_raw("x" * 1000)
     assert len(cut) == RAW_LIMIT
     assert cut.endswith("…")
+
+
+def test_refuse_if_not_ok() -> None:
+    from rtt_topology.errors import StrictLoadError
+
+    LoadReport().refuse_if_not_ok()
+    report = make_report()
+    with pytest.raises(StrictLoadError) as info:
+        report.refuse_if_not_ok()
+    assert info.value.report is report
+    assert info.value.path == "c.jsonl"
+    assert "2 record(s) rejected, 1 file(s) failed; first: c.jsonl: file is empty" in str(
+        info.value
+    )

@@ -86,3 +86,30 @@ def test_read_text_errors(tmp_path: Path) -> None:
     directory.mkdir()
     with pytest.raises(LoadError, match="cannot open"):
         read_text(SourceFile(directory, "json", False))
+
+
+def test_read_each_file_isolates_failures(tmp_path: Path) -> None:
+    from rtt_topology.load.report import LoadReport
+    from rtt_topology.load.sources import read_each_file
+
+    for name in ("a.jsonl", "b.jsonl", "c.txt"):
+        (tmp_path / name).write_text("x" * 10)
+    seen: list[str] = []
+    progress: list[tuple[int, int, str]] = []
+
+    def read(file: SourceFile, on_bytes: object) -> None:
+        seen.append(file.path.name)
+        if file.path.name == "b.jsonl":
+            raise LoadError(file.path, "broken")
+
+    report = LoadReport()
+    read_each_file(
+        tmp_path, kinds={"jsonl"}, report=report, read=read, progress=lambda *a: progress.append(a)
+    )
+    assert seen == ["a.jsonl", "b.jsonl"]
+    assert [str(f) for f in report.failures] == [f"{tmp_path / 'b.jsonl'}: broken"]
+    assert report.ignored_files == [str(tmp_path / "c.txt")]
+    assert progress[-1][:2] == (20, 20)
+    # The same file named on its own raises.
+    with pytest.raises(LoadError, match="broken"):
+        read_each_file(tmp_path / "b.jsonl", kinds={"jsonl"}, report=LoadReport(), read=read)

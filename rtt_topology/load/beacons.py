@@ -8,17 +8,15 @@ returns the table of :mod:`rtt_topology.columns` with a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rtt_topology._progress import ProgressOption, progress_reporter
-from rtt_topology.errors import FormatError, InputError, LoadError, StrictLoadError
+from rtt_topology._progress import ProgressOption
+from rtt_topology.errors import FormatError, InputError, LoadError
 from rtt_topology.load.assemble import BlockAccumulator
 from rtt_topology.load.formats import (
     RecordBatch,
@@ -28,14 +26,14 @@ from rtt_topology.load.formats import (
     parse_parquet_table,
 )
 from rtt_topology.load.jsonl import JsonLinesReader
-from rtt_topology.load.report import FileFailure, FileStats, LoadReport, Reject
+from rtt_topology.load.report import FileStats, LoadReport, Reject
 from rtt_topology.load.sources import (
     Source,
     SourceFile,
     check_text,
-    expand_sources,
     gzip_errors,
     open_binary,
+    read_each_file,
     read_text,
     sniff,
 )
@@ -245,41 +243,26 @@ def read_beacons(
         raise InputError(
             f"unknown format {format!r}: use one of {', '.join(sorted(_FORMAT_NAMES))}"
         )
-    files, ignored = expand_sources(source, kinds=BEACON_FORMATS.keys())
-    # One file named on its own fails loudly; in a directory, glob or list it is reported.
-    single_file = isinstance(source, str | os.PathLike) and Path(source).is_file()
-    report = LoadReport(ignored_files=ignored)
+    report = LoadReport()
     accumulator = BlockAccumulator()
-    total = sum(f.path.stat().st_size for f in files)
-    with progress_reporter(progress, total, "reading beacons") as advance:
-        for file in files:
-            size = file.path.stat().st_size
-            counted = 0
 
-            def on_bytes(amount: int, label: str = file.path.name, size: int = size) -> None:
-                nonlocal counted
-                # Compressed files report decompressed bytes: cap at the file size.
-                step = max(0, min(amount, size - counted))
-                counted += step
-                advance(step, label)
+    def read(file: SourceFile, on_bytes: Callable[[int], None]) -> None:
+        fmt = _resolve_format(file, sniff(file), format)
+        stats, rejects = _read_file(file, fmt, accumulator, assume_utc=assume_utc, advance=on_bytes)
+        report.add_file(stats)
+        report.rejects.extend(rejects)
 
-            try:
-                fmt = _resolve_format(file, sniff(file), format)
-                stats, rejects = _read_file(
-                    file, fmt, accumulator, assume_utc=assume_utc, advance=on_bytes
-                )
-            except LoadError as exc:
-                if single_file:
-                    raise
-                report.failures.append(FileFailure(str(file.path), exc.reason))
-            else:
-                report.add_file(stats)
-                report.rejects.extend(rejects)
-            on_bytes(size - counted)
+    read_each_file(
+        source,
+        kinds=BEACON_FORMATS.keys(),
+        report=report,
+        read=read,
+        progress=progress,
+        description="reading beacons",
+    )
     assembled = accumulator.finish()
     report.duplicates = assembled.duplicates
     report.duplicates_by_site = assembled.duplicates_by_site
-    if strict and not report.ok:
-        where = report.failures[0].source if report.failures else report.rejects[0].source
-        raise StrictLoadError(where, "strict load refused:\n" + report.summary(), report)
+    if strict:
+        report.refuse_if_not_ok()
     return BeaconLoad(assembled.frame, report)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -49,12 +49,13 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from rtt_topology.errors import FormatError, InputError, LoadError, StrictLoadError
-from rtt_topology.load.report import FileFailure, FileStats, LoadReport, Reject, truncate_raw
+from rtt_topology.errors import FormatError, InputError, LoadError
+from rtt_topology.load.report import FileStats, LoadReport, Reject, truncate_raw
 from rtt_topology.load.sources import (
     Source,
     SourceFile,
     expand_sources,
+    read_each_file,
     read_text,
     text_lines,
 )
@@ -457,32 +458,23 @@ def read_profiles(source: Source, *, site: str | None = None, strict: bool = Fal
     >>> print(report.rejects[0])  # doctest: +ELLIPSIS
     /.../more.json:2: supports: Value error, expected a list of strings, got one string
     """
-    files, ignored = expand_sources(source, kinds=_FORMATS)
-    if site is not None and len(files) != 1:
-        raise InputError(f"site= names the site of one profile file; got {len(files)} files")
-    one_file = _is_one_file(source)
-    report = LoadReport(ignored_files=ignored)
+    if site is not None:
+        files, _ = expand_sources(source, kinds=_FORMATS)
+        if len(files) != 1:
+            raise InputError(f"site= names the site of one profile file; got {len(files)} files")
+    report = LoadReport()
     profiles: dict[str, Profile] = {}
     defined: dict[str, str] = {}
-    for file in files:
-        try:
-            entries, skipped = _file_entries(file, site)
-        except LoadError as exc:
-            if one_file:
-                raise
-            report.failures.append(FileFailure(str(file.path), exc.reason))
-            continue
+
+    def read(file: SourceFile, on_bytes: Callable[[int], None]) -> None:
+        entries, skipped = _file_entries(file, site)
         stats = _accept(file, entries, profiles, defined, report)
         stats.skipped_lines = skipped
         report.add_file(stats)
-    if strict and not report.ok:
-        first: Reject | FileFailure = (report.failures or report.rejects)[0]
-        raise StrictLoadError(
-            first.source,
-            f"strict load: {report.rejected} profile(s) rejected, "
-            f"{len(report.failures)} file(s) failed; first: {first}",
-            report,
-        )
+
+    read_each_file(source, kinds=_FORMATS, report=report, read=read, description="reading profiles")
+    if strict:
+        report.refuse_if_not_ok()
     return ProfileLoad(dict(sorted(profiles.items())), report)
 
 

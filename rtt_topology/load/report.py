@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from rtt_topology.errors import StrictLoadError
+
 __all__ = ["FileFailure", "FileStats", "LoadReport", "Reject"]
 
 #: Raw text kept with a rejected record, in characters.
@@ -169,6 +171,22 @@ class LoadReport:
     def ok(self) -> bool:
         """``True`` when nothing was rejected and every file could be read."""
         return not self.rejects and not self.failures
+
+    def refuse_if_not_ok(self) -> None:
+        """Raise :class:`~rtt_topology.errors.StrictLoadError` unless :attr:`ok`.
+
+        Loaders call this at the end of a ``strict=True`` load; the error carries
+        the report and names the first failed file or rejected record.
+        """
+        if self.ok:
+            return
+        first: Reject | FileFailure = (self.failures or self.rejects)[0]
+        raise StrictLoadError(
+            first.source,
+            f"strict load refused: {self.rejected} record(s) rejected, "
+            f"{len(self.failures)} file(s) failed; first: {first}\n{self.summary()}",
+            self,
+        )
 
     def merge(self, other: LoadReport) -> None:
         """Add another report's files, failures, rejects and duplicates to this one."""

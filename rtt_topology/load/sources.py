@@ -12,19 +12,23 @@ import gzip
 import io
 import os
 import zlib
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
+from rtt_topology._progress import ProgressOption, progress_reporter
 from rtt_topology.errors import FormatError, InputError, LoadError, SourceNotFoundError
+from rtt_topology.load.report import FileFailure, LoadReport
 
 __all__ = [
+    "FileReader",
     "Source",
     "SourceFile",
     "expand_sources",
     "open_binary",
+    "read_each_file",
     "read_text",
     "sniff",
     "split_suffix",
@@ -244,3 +248,64 @@ def read_text(file: SourceFile) -> str:
 def text_lines(data: str) -> io.StringIO:
     r"""Wrap text for line iteration that keeps ``\r\n`` and ``\n`` endings apart."""
     return io.StringIO(data, newline="")
+
+
+#: Reads one file: called with the file and ``on_bytes(amount)`` for progress.
+FileReader = Callable[[SourceFile, Callable[[int], None]], None]
+
+
+def read_each_file(
+    source: Source,
+    *,
+    kinds: Collection[str],
+    report: LoadReport,
+    read: FileReader,
+    progress: ProgressOption = False,
+    description: str = "reading",
+) -> None:
+    """Run ``read`` on every file of ``source``, with progress and failure isolation.
+
+    A :class:`~rtt_topology.errors.LoadError` from ``read`` is raised when
+    ``source`` is one file named on its own; for a directory, a glob or a list it
+    is recorded in ``report.failures`` and the next file is read. Files skipped in
+    directories are added to ``report.ignored_files``.
+
+    Parameters
+    ----------
+    source
+        Files, directories or globs (see :func:`expand_sources`).
+    kinds
+        Suffixes picked up in directories.
+    report
+        The load's report: ``read`` records its own counts in it.
+    read
+        Reads one file; reports bytes through its second argument.
+    progress
+        ``False``, ``True`` (a bar on stderr) or a callback, as in
+        :func:`rtt_topology._progress.progress_reporter`.
+    description
+        Shown before the progress bar.
+    """
+    files, ignored = expand_sources(source, kinds=kinds)
+    report.ignored_files.extend(ignored)
+    single_file = isinstance(source, str | os.PathLike) and Path(source).is_file()
+    total = sum(f.path.stat().st_size for f in files)
+    with progress_reporter(progress, total, description) as advance:
+        for file in files:
+            size = file.path.stat().st_size
+            counted = 0
+
+            def on_bytes(amount: int, label: str = file.path.name, size: int = size) -> None:
+                nonlocal counted
+                # Compressed files report decompressed bytes: cap at the file size.
+                step = max(0, min(amount, size - counted))
+                counted += step
+                advance(step, label)
+
+            try:
+                read(file, on_bytes)
+            except LoadError as exc:
+                if single_file:
+                    raise
+                report.failures.append(FileFailure(str(file.path), exc.reason))
+            on_bytes(size - counted)

@@ -150,29 +150,27 @@ Dependency links give ``rpc`` edges: calls = ``callCount``, errors = ``errorCoun
 from __future__ import annotations
 
 import json
-import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
 
-from rtt_topology._progress import ProgressOption, progress_reporter
+from rtt_topology._progress import ProgressOption
 from rtt_topology._timestamps import parse_ts_scalar
-from rtt_topology.errors import FormatError, InputError, LoadError, StrictLoadError
-from rtt_topology.load.report import FileFailure, FileStats, LoadReport
+from rtt_topology.errors import FormatError, InputError, LoadError
+from rtt_topology.load.report import FileStats, LoadReport
 from rtt_topology.load.sources import (
     Source,
     SourceFile,
     check_text,
-    expand_sources,
     gzip_errors,
     open_binary,
+    read_each_file,
     read_text,
     sniff,
 )
@@ -549,54 +547,42 @@ def read_traces(
     if format is not None and format not in TRACE_FORMATS:
         raise InputError(f"unknown format {format!r}: use one of {', '.join(TRACE_FORMATS)}")
     window = (_when(start, "start"), _when(end, "end"))
-    files, ignored = expand_sources(source, kinds=TRACE_SUFFIXES)
-    # One file named on its own fails loudly; in a directory, glob or list it is reported.
-    single_file = isinstance(source, str | os.PathLike) and Path(source).is_file()
-    report = TraceReport(ignored_files=ignored)
-    parts = []
+    report = TraceReport()
+    parts: list[tuple[str, list[Any]]] = []
     links: list[tuple[str, str, int, int, str]] = []
-    total = sum(f.path.stat().st_size for f in files)
-    with progress_reporter(progress, total, "reading traces") as advance:
-        for file in files:
-            size = file.path.stat().st_size
-            counted = 0
 
-            def on_bytes(amount: int, label: str = file.path.name, size: int = size) -> None:
-                nonlocal counted
-                # Compressed files report decompressed bytes: cap at the file size.
-                step = max(0, min(amount, size - counted))
-                counted += step
-                advance(step, label)
+    def read(file: SourceFile, on_bytes: Callable[[int], None]) -> None:
+        sink = SpanSink(str(file.path))
+        label, blank = _read_file(file, format, sink, on_bytes)
+        rejected = len(sink.rejects)
+        report.add_file(
+            FileStats(
+                str(file.path),
+                label,
+                read=sink.read,
+                accepted=sink.read - rejected,
+                rejected=rejected,
+                skipped_lines=blank,
+            )
+        )
+        report.rejects.extend(sink.rejects)
+        parts.append((str(file.path), sink.batches))
+        links.extend(sink.links)
 
-            sink = SpanSink(str(file.path))
-            try:
-                label, blank = _read_file(file, format, sink, on_bytes)
-            except LoadError as exc:
-                if single_file:
-                    raise
-                report.failures.append(FileFailure(str(file.path), exc.reason))
-            else:
-                rejected = len(sink.rejects)
-                report.add_file(
-                    FileStats(
-                        str(file.path),
-                        label,
-                        read=sink.read,
-                        accepted=sink.read - rejected,
-                        rejected=rejected,
-                        skipped_lines=blank,
-                    )
-                )
-                report.rejects.extend(sink.rejects)
-                parts.append((str(file.path), sink.batches))
-                links.extend(sink.links)
-            on_bytes(size - counted)
+    read_each_file(
+        source,
+        kinds=TRACE_SUFFIXES,
+        report=report,
+        read=read,
+        progress=progress,
+        description="reading traces",
+    )
     if links and window != (None, None):
         report.out_of_window += len(links)
         links = []
     report.links = len(links)
     table = build_span_table(parts, start=window[0], end=window[1])
-    del parts
+    parts.clear()
     report.out_of_window += table.out_of_window
     report.duplicate_spans = report.duplicates = table.duplicates
     report.duplicates_by_site = table.duplicates_by_service or {}
@@ -606,7 +592,6 @@ def read_traces(
     report.intra_service, report.roots = stats.intra_service, stats.roots
     report.unpaired = dict(stats.unpaired)
     edges = merge_edges([span_edges, edges_from_links(links)])
-    if strict and not report.ok:
-        where = report.failures[0].source if report.failures else report.rejects[0].source
-        raise StrictLoadError(where, "strict load refused:\n" + report.summary(), report)
+    if strict:
+        report.refuse_if_not_ok()
     return TraceLoad(spans, edges, report)
