@@ -222,6 +222,7 @@ def reconcile_command(
     as_json: bool,
 ) -> None:
     """Compare declared services and dependencies with what beacons and traces show."""
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -242,7 +243,7 @@ def reconcile_command(
         for column in columns:
             view.add_column(column)
         for row in shown[columns].itertuples(index=False):
-            view.add_row(*(Text("" if v is None else str(v)) for v in row))
+            view.add_row(*(Text("" if pd.isna(v) else str(v)) for v in row))
         console.print(view)
     counts = result.counts()
     click.echo("services: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["nodes"].items())))

@@ -16,7 +16,9 @@
   Declared-only edges have kind ``rpc`` and no calls.
 - **group** of a node, first match: the ``groups`` argument; the profile's own
   ``group`` or ``cluster`` key; a profile tag naming a cluster; the cluster most of
-  its spans report (``spans=`` with a ``cluster`` column); else ``None``.
+  its spans report (``spans=`` with a ``cluster`` column); the one cluster whose
+  heartbeats arrive in the same files as its beacons (a collector per cluster);
+  else ``None``.
 
 A window (``start``, ``end``) keeps beacons and spans with ``start <= ts < end``.
 An edge table has no per-call times: with a window, pass the span table
@@ -101,6 +103,27 @@ def _clusters(beacons: pd.DataFrame) -> list[str]:
         .all()
     )
     return sorted(str(site) for site in is_cluster[is_cluster].index)
+
+
+def _collected_with(beacons: pd.DataFrame, clusters: list[str]) -> dict[str, str]:
+    """Service to cluster, when the service's beacons share files with one cluster only.
+
+    A collector per cluster writes one file: a cluster's heartbeats and its
+    services' beacons then arrive together.
+    """
+    if not clusters or beacons.empty:
+        return {}
+    pairs = beacons[["site", "source"]].astype(str).drop_duplicates()
+    cluster_set = set(clusters)
+    cluster_of_file: dict[str, set[str]] = {}
+    for site, source in pairs.itertuples(index=False):
+        if site in cluster_set:
+            cluster_of_file.setdefault(source, set()).add(site)
+    candidates: dict[str, set[str]] = {}
+    for site, source in pairs.itertuples(index=False):
+        if site not in cluster_set:
+            candidates.setdefault(site, set()).update(cluster_of_file.get(source, set()))
+    return {site: next(iter(c)) for site, c in candidates.items() if len(c) == 1}
 
 
 def _profile_group(profile: Profile, clusters: set[str]) -> str | None:
@@ -272,6 +295,7 @@ def build_graph(
     G: nx.DiGraph[str] = nx.DiGraph()
 
     clusters: list[str] = []
+    collected_with: dict[str, str] = {}
     summary = None
     if beacons is not None:
         from rtt_topology.columns import validate_beacon_frame
@@ -284,6 +308,7 @@ def build_graph(
         clusters = _clusters(beacons)
         services = beacons[~beacons["site"].astype(str).isin(clusters)]
         summary = service_summary(services)
+        collected_with = _collected_with(beacons, clusters)
 
     if spans is not None:
         inputs.append("traces")
@@ -354,7 +379,7 @@ def build_graph(
             node(dependency)
             G.add_edge(site, dependency, **_declared_edge())
 
-    _assign_groups(G, profiles or {}, cluster_set, spans, groups or {})
+    _assign_groups(G, profiles or {}, cluster_set, spans, groups or {}, collected_with)
     G.graph.update(
         window_start=window_start,
         window_end=window_end,
@@ -386,6 +411,7 @@ def _assign_groups(
     clusters: set[str],
     spans: pd.DataFrame | None,
     groups: Mapping[str, str],
+    collected_with: Mapping[str, str],
 ) -> None:
     from_spans: dict[str, str] = {}
     if spans is not None and "cluster" in spans.columns and not spans.empty:
@@ -398,6 +424,8 @@ def _assign_groups(
             group = _profile_group(profiles[name], clusters)
         if group is None:
             group = from_spans.get(name)
+        if group is None:
+            group = collected_with.get(name)
         attrs["group"] = group
 
 

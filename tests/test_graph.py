@@ -70,6 +70,10 @@ def test_demo_beacons_and_profiles(demo: tuple[pd.DataFrame, dict[str, Profile]]
         assert not G.nodes[name]["declared"]
     api = G.nodes["cart-api"]
     assert api["group"] == "dc-east"
+    # Every service lands in its true cluster: profile tags, else the collector's file.
+    for service in truth["services"]:
+        if service["beacons"]:
+            assert G.nodes[service["name"]]["group"] == service["cluster"], service["name"]
     assert api["layer"] == "api"
     assert api["beacons"] > 0
     assert api["first_seen"].tzinfo is not None
