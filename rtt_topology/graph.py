@@ -54,7 +54,6 @@ __all__ = ["EDGE_TABLE_COLUMNS", "build_graph", "validate_graph"]
 #: Columns an edge table must have (as ``read_traces`` returns it); others are optional.
 EDGE_TABLE_COLUMNS: tuple[str, ...] = ("caller", "callee", "kind", "calls", "errors")
 
-_CLUSTER_EVENT = "cluster_heartbeat"
 _SAMPLE_IDS = 5
 
 
@@ -91,18 +90,6 @@ def _in_window(times: pd.Series, start: datetime | None, end: datetime | None) -
     if end is not None:
         keep &= times < end
     return keep
-
-
-def _clusters(beacons: pd.DataFrame) -> list[str]:
-    """Sites whose every beacon is a cluster heartbeat."""
-    if beacons.empty:
-        return []
-    is_cluster = (
-        (beacons["event"].astype(str) == _CLUSTER_EVENT)
-        .groupby(beacons["site"], observed=True)
-        .all()
-    )
-    return sorted(str(site) for site in is_cluster[is_cluster].index)
 
 
 def _collected_with(beacons: pd.DataFrame, clusters: list[str]) -> dict[str, str]:
@@ -299,13 +286,13 @@ def build_graph(
     summary = None
     if beacons is not None:
         from rtt_topology.columns import validate_beacon_frame
-        from rtt_topology.history import service_summary
+        from rtt_topology.history import cluster_sites, service_summary
 
         validate_beacon_frame(beacons)
         inputs.append("beacons")
         if window_start or window_end:
             beacons = beacons[_in_window(beacons["ts"], window_start, window_end)]
-        clusters = _clusters(beacons)
+        clusters = cluster_sites(beacons)
         services = beacons[~beacons["site"].astype(str).isin(clusters)]
         summary = service_summary(services)
         collected_with = _collected_with(beacons, clusters)

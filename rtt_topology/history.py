@@ -9,12 +9,36 @@ Lines) can take this layer over without changing them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from rtt_topology.columns import validate_beacon_frame
+from rtt_topology.errors import InputError
+from rtt_topology.schemas import Profile
 
-__all__ = ["event_counts", "intervals", "service_summary"]
+__all__ = [
+    "DEFAULT_PERIOD_S",
+    "LIFECYCLE_EVENTS",
+    "cluster_sites",
+    "event_counts",
+    "intervals",
+    "periods",
+    "restarts",
+    "service_summary",
+]
+
+#: The beacon period assumed when neither a profile nor the data give one, seconds.
+DEFAULT_PERIOD_S = 60.0
+#: Fewest intervals needed to infer a service's period from its beacons.
+MIN_INTERVALS = 3
+_CLUSTER_EVENT = "cluster_heartbeat"
+_STARTUP = "startup"
+#: Events that speak of the process, not of a visitor: they carry service sessions.
+LIFECYCLE_EVENTS = frozenset(
+    {"startup", "shutdown", "config_change", "deploy_start", "deploy_finish"}
+)
 
 
 def intervals(beacons: pd.DataFrame) -> pd.DataFrame:
@@ -138,3 +162,155 @@ def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
     summary["sessions"] = summary["sessions"].astype("int64")
     summary["median_interval_s"] = summary["median_interval_s"].astype("float64")
     return summary
+
+
+def cluster_sites(beacons: pd.DataFrame) -> list[str]:
+    """Return the sites that send nothing but ``cluster_heartbeat`` beacons (clusters).
+
+    Examples
+    --------
+    >>> from rtt_topology.columns import empty_beacon_frame
+    >>> cluster_sites(empty_beacon_frame())
+    []
+    """
+    validate_beacon_frame(beacons)
+    if beacons.empty:
+        return []
+    only = (
+        (beacons["event"].astype(str) == _CLUSTER_EVENT)
+        .groupby(beacons["site"], observed=True)
+        .all()
+    )
+    return sorted(str(site) for site in only[only].index)
+
+
+def periods(
+    beacons: pd.DataFrame,
+    profiles: Mapping[str, Profile] | None = None,
+    *,
+    default_s: float = DEFAULT_PERIOD_S,
+) -> pd.DataFrame:
+    """Return each service's beacon period: declared, inferred, or the default.
+
+    The period is the profile's ``heartbeat_interval_s`` when there is one; else
+    the median interval between consecutive beacons of the service's most frequent
+    event (``heartbeat`` for most services), counting only intervals inside one
+    session, when there are at least three; else ``default_s``.
+
+    Parameters
+    ----------
+    beacons
+        A beacon table.
+    profiles
+        Profiles keyed by site; declared services without beacons are included.
+    default_s
+        The period when nothing else tells.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``site`` (sorted): ``period_s`` (float) and ``period_from``
+        (``declared``, ``inferred`` or ``default``).
+
+    Examples
+    --------
+    >>> from rtt_topology.columns import empty_beacon_frame
+    >>> from rtt_topology.schemas import Profile
+    >>> periods(empty_beacon_frame(), {"api": Profile(rtt_version="1", supports=[],
+    ...                                               heartbeat_interval_s=30)})
+          period_s period_from
+    site
+    api       30.0    declared
+    """
+    validate_beacon_frame(beacons)
+    if default_s <= 0:
+        raise InputError(f"default_s must be positive, not {default_s}")
+    inferred: dict[str, float] = {}
+    if len(beacons):
+        site = beacons["site"].cat.codes.to_numpy()
+        session = beacons["session"].cat.codes.to_numpy()
+        rows = np.flatnonzero(_main_event_rows(beacons))
+        ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)[rows]
+        same = (site[rows][1:] == site[rows][:-1]) & (session[rows][1:] == session[rows][:-1])
+        gaps = pd.DataFrame({"site": site[rows][1:][same], "gap": (ts[1:] - ts[:-1])[same] / 1e9})
+        stats = gaps[gaps["gap"] > 0].groupby("site")["gap"].agg(["median", "size"])
+        names = beacons["site"].cat.categories
+        for code, median, size in stats.itertuples():
+            if size >= MIN_INTERVALS:
+                inferred[str(names[code])] = float(median)
+        seen = [str(names[c]) for c in np.unique(site)]
+    else:
+        seen = []
+    rows_out = []
+    for name in sorted(set(seen) | set(profiles or {})):
+        declared = (profiles or {}).get(name)
+        if declared is not None and declared.heartbeat_interval_s:
+            rows_out.append((name, float(declared.heartbeat_interval_s), "declared"))
+        elif name in inferred:
+            rows_out.append((name, inferred[name], "inferred"))
+        else:
+            rows_out.append((name, float(default_s), "default"))
+    frame = pd.DataFrame(rows_out, columns=["site", "period_s", "period_from"])
+    indexed: pd.DataFrame = frame.set_index("site")
+    return indexed
+
+
+def _main_event_rows(beacons: pd.DataFrame) -> np.ndarray:
+    """Mask of the beacons of each site's most frequent event (its heartbeat)."""
+    site = beacons["site"].cat.codes.to_numpy()
+    event = beacons["event"].cat.codes.to_numpy()
+    counts = pd.crosstab(site, event)
+    main_event = counts.idxmax(axis=1).reindex(range(site.max() + 1)).to_numpy()
+    return np.asarray(event == main_event[site])
+
+
+def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
+    """Return the restarts of each service: new sessions and ``startup`` beacons.
+
+    Only the sessions of the service itself count: those of its most frequent
+    event (its heartbeat) and of lifecycle events (``startup``, ``shutdown``,
+    ``config_change``, ``deploy_*``); a website's visitor sessions (page events)
+    are not restarts. A restart is the first beacon of such a session that
+    follows another session of the same site, or a ``startup`` beacon inside a
+    session (a ``startup`` opening a new session is one restart, not two). A
+    site's first session is not a restart: nothing is known before it.
+
+    Parameters
+    ----------
+    beacons
+        A beacon table (sorted by site and ts, as loaders return it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site``, ``ts``, ``session``, ``reason`` (``new session`` or ``startup``),
+        sorted by site and ts.
+
+    Examples
+    --------
+    >>> from rtt_topology.columns import empty_beacon_frame
+    >>> restarts(empty_beacon_frame()).columns.tolist()
+    ['site', 'ts', 'session', 'reason']
+    """
+    validate_beacon_frame(beacons)
+    columns = ["site", "ts", "session", "reason"]
+    if beacons.empty:
+        return pd.DataFrame(
+            {c: pd.Series([], dtype=beacons[c].dtype if c != "reason" else "str") for c in columns}
+        )
+    events = beacons["event"].astype(str)
+    process = _main_event_rows(beacons) | events.isin(LIFECYCLE_EVENTS).to_numpy()
+    beacons = beacons[process]
+    site = beacons["site"].cat.codes.to_numpy()
+    session = beacons["session"].cat.codes.to_numpy()
+    startup = (events[process] == _STARTUP).to_numpy()
+    first_of_site = np.concatenate([[True], site[1:] != site[:-1]])
+    # First beacon of each (site, session), in time order.
+    key = pd.Series(site.astype(np.int64) << 32 | session.astype(np.int64))
+    first_of_session = ~key.duplicated().to_numpy()
+    new_session = first_of_session & ~first_of_site
+    restart = new_session | (startup & ~first_of_session)
+    picked = beacons.loc[restart, ["site", "ts", "session"]].copy()
+    picked["reason"] = np.where(new_session[restart], "new session", "startup")
+    result: pd.DataFrame = picked.reset_index(drop=True)
+    return result

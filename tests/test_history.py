@@ -52,3 +52,49 @@ def test_empty_and_invalid_input() -> None:
     assert summary.empty
     with pytest.raises(InputError, match="not a beacon table"):
         service_summary(pd.DataFrame({"site": ["a"]}))
+
+
+def test_periods_declared_inferred_default(same_rows: dict[str, Path]) -> None:
+    from rtt_topology.history import periods
+    from rtt_topology.schemas import Profile
+
+    beacons, _ = read_beacons(same_rows["jsonl"])
+    declared = {"shop.example.com": Profile(rtt_version="1", supports=[], heartbeat_interval_s=20)}
+    table = periods(beacons, {**declared, "ghost": Profile(rtt_version="1", supports=[])})
+    assert table.loc["shop.example.com"].tolist() == [20.0, "declared"]
+    # auth-service has only two heartbeat intervals: too few to infer from.
+    assert table.loc["auth-service"].tolist() == [60.0, "default"]
+    assert table.loc["ghost"].tolist() == [60.0, "default"]
+    with pytest.raises(InputError, match="positive"):
+        periods(beacons, default_s=0)
+
+
+def test_periods_inferred_on_the_demo() -> None:
+    from rtt_topology.history import periods
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "demo"
+    beacons, _ = read_beacons(fixture / "beacons")
+    truth = pd.read_json(fixture / "ground_truth.json", typ="series")
+    table = periods(beacons)
+    for service in truth["services"]:
+        if service["beacons"] and service["name"] != "search-api":  # slowed down mid-way
+            inferred = table.loc[service["name"], "period_s"]
+            assert inferred == pytest.approx(service["period_s"], rel=0.1), service["name"]
+
+
+def test_restarts_and_clusters() -> None:
+    from rtt_topology.history import cluster_sites, restarts
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "demo"
+    beacons, _ = read_beacons(fixture / "beacons")
+    truth = pd.read_json(fixture / "ground_truth.json", typ="series")
+    assert cluster_sites(beacons) == sorted(c["name"] for c in truth["clusters"])
+    found = restarts(beacons).groupby("site", observed=True).size().to_dict()
+    storm = next(i for i in truth["incidents"] if i["type"] == "restart_storm")
+    assert found[storm["services"][0]] == storm["details"]["restarts"]
+    # Visitor sessions of websites are not restarts.
+    web = [s["name"] for s in truth["services"] if s["web"]]
+    assert not set(web) & set(found)
+    # Every deploy is one restart.
+    for deploy in truth["deploys"]:
+        assert found.get(deploy["service"], 0) >= 1
