@@ -152,7 +152,8 @@ def _load_graph(
     traces: Sequence[str],
     start: str | None,
     end: str | None,
-) -> Any:
+) -> tuple[Any, Any, Any]:
+    """Read the inputs; return the service graph, the beacon table and the profiles."""
     from rtt_topology.graph import build_graph
     from rtt_topology.load import read_beacons, read_profiles
     from rtt_topology.load.traces import read_traces
@@ -169,7 +170,8 @@ def _load_graph(
         if traces
         else None
     )
-    return build_graph(beacon_table, profile_map, spans=spans, start=start, end=end)
+    graph = build_graph(beacon_table, profile_map, spans=spans, start=start, end=end)
+    return graph, beacon_table, profile_map
 
 
 _GRAPH_FORMATS = {".json": "json", ".graphml": "graphml", ".dot": "dot", ".gv": "dot"}
@@ -202,7 +204,7 @@ def graph(
     chosen = fmt or _GRAPH_FORMATS.get(output.suffix.lower())
     if chosen is None:
         raise click.UsageError(f"cannot tell the format from {output.name!r}: pass --format")
-    G = _load_graph(beacons, profiles, traces, start, end)
+    G = _load_graph(beacons, profiles, traces, start, end)[0]
     writers = {"json": io.write_node_link, "graphml": io.write_graphml, "dot": io.write_dot}
     writers[chosen](G, output)
     click.echo(
@@ -229,7 +231,7 @@ def reconcile_command(
 
     from rtt_topology.reconciliation import reconcile
 
-    result = reconcile(_load_graph(beacons, profiles, traces, start, end))
+    result = reconcile(_load_graph(beacons, profiles, traces, start, end)[0])
     if as_json:
         _echo_json(result.to_dict())
         return
@@ -255,6 +257,149 @@ def reconcile_command(
             for k, v in result.coverage.items()
         )
     )
+
+
+def _table(title: str, frame: Any, columns: Sequence[str]) -> None:
+    """Print some columns of a frame as a table; cells are data, rendered as plain text."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    view = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        view.add_column(column)
+    for row in frame[list(columns)].itertuples(index=False):
+        cells = []
+        for column, value in zip(columns, row, strict=True):
+            if isinstance(value, list | tuple):
+                text = (" -> " if column == "path" else ", ").join(map(str, value))
+            elif isinstance(value, pd.Timestamp):
+                text = "" if pd.isna(value) else value.strftime("%Y-%m-%d %H:%M:%S")
+            elif isinstance(value, float):
+                text = "" if value != value else f"{value:.4g}"
+            else:
+                text = "" if value is None or value is pd.NA else str(value)
+            cells.append(Text(text))
+        view.add_row(*cells)
+    console.print(view)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [{str(k): (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}
+            for r in rows]  # fmt: skip
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--profiles", "-p", help="Profiles: a file, directory or glob.")
+@click.option("--traces", "-t", multiple=True, help="Trace exports, for dependencies.")
+@click.option(
+    "--at", "at", help="The moment to judge (ISO 8601 with offset); default: end of data."
+)
+@click.option(
+    "--grace", "grace_s", type=click.FloatRange(min=0), help="Grace seconds (default: one period)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(
+    sources: Sequence[str],
+    profiles: str | None,
+    traces: Sequence[str],
+    at: str | None,
+    grace_s: float | None,
+    as_json: bool,
+) -> None:
+    """Tell which services are up, late, down, stopped or missing; root causes; readiness.
+
+    SOURCES are beacon files, directories or globs.
+    """
+    from rtt_topology.impact import root_causes
+    from rtt_topology.liveness import states
+    from rtt_topology.readiness import readiness, readiness_summary
+
+    G, beacons, profile_map = _load_graph(sources, profiles, traces, None, None)
+    table = states(beacons, profile_map, at=at, grace_s=grace_s)
+    causes = root_causes(table, G)
+    ready = readiness_summary(readiness(beacons, profile_map, G, at=at)).reset_index()
+    if as_json:
+        _echo_json(
+            {
+                "states": _records(table),
+                "root_causes": _records(causes),
+                "readiness": _records(ready),
+            }
+        )
+        return
+    _table(
+        "services",
+        table,
+        ["site", "state", "undeclared", "last_seen", "age_s", "period_s", "restarts_in_window"],
+    )
+    if len(causes):
+        _table("unhealthy services", causes, ["site", "state", "verdict", "explanation"])
+    not_ready = ready[~ready["ready"]]
+    _table(
+        f"readiness: {int(ready['ready'].sum())} of {len(ready)} services ready",
+        not_ready,
+        ["site", "failed"],
+    )
+    counts = table["state"].value_counts()
+    click.echo("states: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+
+
+@cli.command("drift")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--profiles", "-p", help="Profiles: a file, directory or glob (declared periods).")
+@click.option("--bucket", default="5min", show_default=True, help="Time bucket (pandas frequency).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def drift_command(sources: Sequence[str], profiles: str | None, bucket: str, as_json: bool) -> None:
+    """Find structural drift and cadence changes over time, with their change points.
+
+    SOURCES are beacon files, directories or globs.
+    """
+    import pandas as pd
+
+    from rtt_topology.cadence import cadence, cadence_changes
+    from rtt_topology.changepoints import detect_changes
+    from rtt_topology.drift import drift, drift_event_counts, drift_events, drift_kinds
+    from rtt_topology.load import read_beacons, read_profiles
+
+    beacons = read_beacons(_one_or_many(sources), progress=_progress_wanted()).beacons
+    profile_map = read_profiles(profiles).profiles if profiles else None
+    scores = drift(beacons, bucket=bucket)
+    events = drift_events(beacons)
+    counts = drift_event_counts(beacons)
+    kinds = drift_kinds(scores)
+    changes = cadence_changes(beacons, profile_map, bucket=bucket)
+    pace = cadence(beacons, profile_map, bucket=bucket)
+    points = pd.concat(
+        [
+            detect_changes(scores, "drift").assign(series="drift"),
+            detect_changes(pace, "log2_ratio").assign(series="cadence"),
+        ],
+        ignore_index=True,
+    )
+    if as_json:
+        _echo_json(
+            {
+                "drift_events": _records(events),
+                "drift_event_counts": _records(counts),
+                "drift_kinds": _records(kinds),
+                "cadence_changes": _records(changes),
+                "change_points": _records(points),
+            }
+        )
+        return
+    drifting = kinds[kinds["kind"] != "none"] if "kind" in kinds.columns else kinds
+    _table(f"structural drift ({len(events)} drift events)", drifting, list(drifting.columns))
+    if len(events):
+        _table("drift events", events.head(50), ["site", "url", "ts", "changed"])
+    _table("cadence changes", changes, list(changes.columns))
+    _table("change points", points, list(points.columns))
 
 
 def _print_summary(

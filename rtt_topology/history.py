@@ -24,6 +24,7 @@ __all__ = [
     "cluster_sites",
     "event_counts",
     "intervals",
+    "main_event_rows",
     "periods",
     "restarts",
     "service_summary",
@@ -174,14 +175,15 @@ def cluster_sites(beacons: pd.DataFrame) -> list[str]:
     []
     """
     validate_beacon_frame(beacons)
-    if beacons.empty:
+    events = beacons["event"].cat.categories
+    if beacons.empty or _CLUSTER_EVENT not in events:
         return []
-    only = (
-        (beacons["event"].astype(str) == _CLUSTER_EVENT)
-        .groupby(beacons["site"], observed=True)
-        .all()
-    )
-    return sorted(str(site) for site in only[only].index)
+    sites = beacons["site"].cat.categories
+    site = beacons["site"].cat.codes.to_numpy()
+    cluster = beacons["event"].cat.codes.to_numpy() == events.get_loc(_CLUSTER_EVENT)
+    total = np.bincount(site, minlength=len(sites))
+    only = (total > 0) & (total == np.bincount(site[cluster], minlength=len(sites)))
+    return sorted(str(name) for name in sites[only])
 
 
 def periods(
@@ -229,7 +231,7 @@ def periods(
     if len(beacons):
         site = beacons["site"].cat.codes.to_numpy()
         session = beacons["session"].cat.codes.to_numpy()
-        rows = np.flatnonzero(_main_event_rows(beacons))
+        rows = np.flatnonzero(main_event_rows(beacons))
         ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)[rows]
         same = (site[rows][1:] == site[rows][:-1]) & (session[rows][1:] == session[rows][:-1])
         gaps = pd.DataFrame({"site": site[rows][1:][same], "gap": (ts[1:] - ts[:-1])[same] / 1e9})
@@ -255,13 +257,24 @@ def periods(
     return indexed
 
 
-def _main_event_rows(beacons: pd.DataFrame) -> np.ndarray:
-    """Mask of the beacons of each site's most frequent event (its heartbeat)."""
-    site = beacons["site"].cat.codes.to_numpy()
-    event = beacons["event"].cat.codes.to_numpy()
-    counts = pd.crosstab(site, event)
-    main_event = counts.idxmax(axis=1).reindex(range(site.max() + 1)).to_numpy()
-    return np.asarray(event == main_event[site])
+def main_event_rows(beacons: pd.DataFrame) -> np.ndarray:
+    """Return the mask of the beacons of each site's most frequent event (its heartbeat).
+
+    Ties go to the event that sorts first.
+
+    Examples
+    --------
+    >>> from rtt_topology.columns import empty_beacon_frame
+    >>> main_event_rows(empty_beacon_frame()).tolist()
+    []
+    """
+    site = beacons["site"].cat.codes.to_numpy().astype(np.int64)
+    event = beacons["event"].cat.codes.to_numpy().astype(np.int64)
+    if not len(site):
+        return np.zeros(0, dtype=bool)
+    n_events = max(len(beacons["event"].cat.categories), 1)
+    counts = np.bincount(site * n_events + event, minlength=(int(site.max()) + 1) * n_events)
+    return np.asarray(event == counts.reshape(-1, n_events).argmax(axis=1)[site])
 
 
 def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
@@ -298,19 +311,20 @@ def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             {c: pd.Series([], dtype=beacons[c].dtype if c != "reason" else "str") for c in columns}
         )
-    events = beacons["event"].astype(str)
-    process = _main_event_rows(beacons) | events.isin(LIFECYCLE_EVENTS).to_numpy()
-    beacons = beacons[process]
-    site = beacons["site"].cat.codes.to_numpy()
-    session = beacons["session"].cat.codes.to_numpy()
-    startup = (events[process] == _STARTUP).to_numpy()
+    names = beacons["event"].cat.categories
+    event = beacons["event"].cat.codes.to_numpy()
+    lifecycle = np.flatnonzero(names.isin(sorted(LIFECYCLE_EVENTS)))
+    rows = np.flatnonzero(main_event_rows(beacons) | np.isin(event, lifecycle))
+    site = beacons["site"].cat.codes.to_numpy()[rows]
+    session = beacons["session"].cat.codes.to_numpy()[rows]
+    startup = event[rows] == (names.get_loc(_STARTUP) if _STARTUP in names else -2)
     first_of_site = np.concatenate([[True], site[1:] != site[:-1]])
     # First beacon of each (site, session), in time order.
     key = pd.Series(site.astype(np.int64) << 32 | session.astype(np.int64))
     first_of_session = ~key.duplicated().to_numpy()
     new_session = first_of_session & ~first_of_site
     restart = new_session | (startup & ~first_of_session)
-    picked = beacons.loc[restart, ["site", "ts", "session"]].copy()
+    picked = beacons[["site", "ts", "session"]].iloc[rows[restart]].copy()
     picked["reason"] = np.where(new_session[restart], "new session", "startup")
     result: pd.DataFrame = picked.reset_index(drop=True)
     return result

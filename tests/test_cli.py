@@ -199,3 +199,41 @@ def test_reconcile_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "reconcile", *inputs, "--from", "2026-01-19T03:00:00Z")
     assert code == 0
     assert "coverage:" in out
+
+
+def test_status_command(capsys: pytest.CaptureFixture[str]) -> None:
+    truth = json.loads((FIXTURE / "ground_truth.json").read_text())
+    crash = next(i for i in truth["incidents"] if i["type"] == "crash")
+    args = [str(FIXTURE / "beacons"), "-p", str(FIXTURE / "profiles"),
+            "-t", str(FIXTURE / "traces"), "--at", "2026-01-19T03:00:00Z"]  # fmt: skip
+    code, out, err = run(capsys, "status", *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    states = {row["site"]: row["state"] for row in data["states"]}
+    assert states[crash["services"][0]] == "down"
+    assert states[truth["declared_silent"]] == "missing"
+    causes = {row["site"]: row["verdict"] for row in data["root_causes"]}
+    assert causes == {crash["services"][0]: "root cause"}
+    assert {row["site"] for row in data["readiness"]} == set(states)
+    code, out, _ = run(capsys, "status", *args)
+    assert code == 0
+    assert "root cause" in out
+    assert "states: up" in out
+
+
+def test_drift_command(capsys: pytest.CaptureFixture[str]) -> None:
+    truth = json.loads((FIXTURE / "ground_truth.json").read_text())
+    drifted = next(i for i in truth["incidents"] if i["type"] == "structural_drift")
+    slowed = next(i for i in truth["incidents"] if i["type"] == "cadence_slowdown")
+    args = [str(FIXTURE / "beacons"), "-p", str(FIXTURE / "profiles")]
+    code, out, err = run(capsys, "drift", *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert {e["site"] for e in data["drift_events"]} == {drifted["services"][0]}
+    assert [c["site"] for c in data["cadence_changes"]] == [slowed["services"][0]]
+    assert {(p["site"], p["series"]) for p in data["change_points"]} == {
+        (drifted["services"][0], "drift"), (slowed["services"][0], "cadence"),
+    }  # fmt: skip
+    code, out, _ = run(capsys, "drift", *args, "--bucket", "10min")
+    assert code == 0
+    assert "cadence changes" in out

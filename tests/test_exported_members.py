@@ -43,7 +43,9 @@ def test_unknown_attribute() -> None:
         "rtt_topology.columns", "rtt_topology.errors", "rtt_topology.history", "rtt_topology.load",
         "rtt_topology.load.report", "rtt_topology.schemas", "rtt_topology.sdk", "rtt_topology.demo",
         "rtt_topology.io", "rtt_topology.graph", "rtt_topology.reconciliation",
-        "rtt_topology.contract", "rtt_topology.load.traces",
+        "rtt_topology.contract", "rtt_topology.load.traces", "rtt_topology.cadence",
+        "rtt_topology.drift", "rtt_topology.changepoints", "rtt_topology.liveness",
+        "rtt_topology.impact", "rtt_topology.coherence", "rtt_topology.readiness",
     ],
 )  # fmt: skip
 def test_modules_declare_all(module: str) -> None:
