@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 from rtt_topology._version import __version__
 
 if TYPE_CHECKING:
+    from rtt_topology.cadence import cadence_changes
+    from rtt_topology.changepoints import change_points, detect_changes
     from rtt_topology.columns import BEACON_COLUMNS, empty_beacon_frame, validate_beacon_frame
     from rtt_topology.demo import generate_demo, write_scaled_beacons
+    from rtt_topology.drift import drift_event_counts, drift_events, drift_kinds
     from rtt_topology.errors import (
         FormatError,
         InputError,
@@ -28,7 +31,8 @@ if TYPE_CHECKING:
         StrictLoadError,
     )
     from rtt_topology.graph import build_graph, validate_graph
-    from rtt_topology.history import event_counts, intervals, service_summary
+    from rtt_topology.history import event_counts, intervals, periods, restarts, service_summary
+    from rtt_topology.impact import root_causes
     from rtt_topology.io import (
         from_node_link,
         graph_from_frames,
@@ -39,6 +43,15 @@ if TYPE_CHECKING:
         write_dot,
         write_graphml,
         write_node_link,
+    )
+    from rtt_topology.liveness import (
+        STATES,
+        downtime,
+        flips,
+        states,
+        time_in_states,
+        timeline,
+        uptime,
     )
     from rtt_topology.load import (
         BeaconLoad,
@@ -53,6 +66,7 @@ if TYPE_CHECKING:
         read_profiles,
         read_traces,
     )
+    from rtt_topology.readiness import readiness_summary
     from rtt_topology.reconciliation import GraphDiff, Reconciliation, diff_graphs, reconcile
     from rtt_topology.schemas import Beacon, Profile, Structure
     from rtt_topology.sdk import (
@@ -91,6 +105,23 @@ _EXPORTS: dict[str, str] = {
     "write_dot": "rtt_topology.io",
     "write_graphml": "rtt_topology.io",
     "write_node_link": "rtt_topology.io",
+    "STATES": "rtt_topology.liveness",
+    "downtime": "rtt_topology.liveness",
+    "flips": "rtt_topology.liveness",
+    "states": "rtt_topology.liveness",
+    "time_in_states": "rtt_topology.liveness",
+    "timeline": "rtt_topology.liveness",
+    "uptime": "rtt_topology.liveness",
+    "root_causes": "rtt_topology.impact",
+    "readiness_summary": "rtt_topology.readiness",
+    "cadence_changes": "rtt_topology.cadence",
+    "drift_event_counts": "rtt_topology.drift",
+    "drift_events": "rtt_topology.drift",
+    "drift_kinds": "rtt_topology.drift",
+    "change_points": "rtt_topology.changepoints",
+    "detect_changes": "rtt_topology.changepoints",
+    "periods": "rtt_topology.history",
+    "restarts": "rtt_topology.history",
     "event_counts": "rtt_topology.history",
     "intervals": "rtt_topology.history",
     "service_summary": "rtt_topology.history",
@@ -116,6 +147,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "BEACON_COLUMNS",
+    "STATES",
     "Beacon",
     "BeaconLoad",
     "FormatError",
@@ -137,26 +169,42 @@ __all__ = [
     "__version__",
     "build_beacon_payload",
     "build_graph",
+    "cadence_changes",
+    "change_points",
     "create_profile",
     "create_session_id",
+    "detect_changes",
     "diff_graphs",
+    "downtime",
+    "drift_event_counts",
+    "drift_events",
+    "drift_kinds",
     "edges_from_spans",
     "empty_beacon_frame",
     "event_counts",
+    "flips",
     "from_node_link",
     "generate_demo",
     "graph_from_frames",
     "graph_to_frames",
     "intervals",
+    "periods",
     "profiles_frame",
     "read_beacons",
     "read_node_link",
     "read_profiles",
     "read_traces",
+    "readiness_summary",
     "reconcile",
+    "restarts",
+    "root_causes",
     "service_summary",
+    "states",
+    "time_in_states",
+    "timeline",
     "to_dot",
     "to_node_link",
+    "uptime",
     "validate_beacon_frame",
     "validate_graph",
     "validate_profile",
