@@ -147,6 +147,9 @@ def coherence(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     weights: Mapping[str, float] | None = None,
+    cadence_table: pd.DataFrame | None = None,
+    drift_table: pd.DataFrame | None = None,
+    state_times: pd.DataFrame | None = None,
 ) -> Coherence:
     """Score the coherence of each service and of the system, per bucket and overall.
 
@@ -165,6 +168,10 @@ def coherence(
     weights
         Component weights (non-negative, not all zero); missing keys keep their
         default.
+    cadence_table, drift_table, state_times
+        Tables already computed with the same bucket and window, to reuse instead
+        of computing them again: :func:`~rtt_topology.cadence.cadence`,
+        :func:`~rtt_topology.drift.drift`, :func:`~rtt_topology.liveness.time_in_states`.
 
     Returns
     -------
@@ -187,9 +194,19 @@ def coherence(
     if clusters:
         beacons = beacons[~beacons["site"].astype(str).isin(clusters)]
     keys = ["site", "bucket"]
-    pace = cadence(beacons, profiles, bucket=bucket, start=start, end=end)[[*keys, "adherence"]]
-    structure = drift(beacons, bucket=bucket, start=start, end=end)[[*keys, "drift"]]
-    states = time_in_states(beacons, profiles, bucket=bucket, start=start, end=end)
+    if cadence_table is None:
+        cadence_table = cadence(beacons, profiles, bucket=bucket, start=start, end=end)
+    if drift_table is None:
+        drift_table = drift(beacons, bucket=bucket, start=start, end=end)
+    if state_times is None:
+        state_times = time_in_states(beacons, profiles, bucket=bucket, start=start, end=end)
+
+    def services_only(table: pd.DataFrame) -> pd.DataFrame:
+        return table[~table["site"].astype(str).isin(clusters)]
+
+    pace = services_only(cadence_table)[[*keys, "adherence"]]
+    structure = services_only(drift_table)[[*keys, "drift"]]
+    states = services_only(state_times)
     frame = pace.merge(structure, on=keys, how="outer").merge(states, on=keys, how="outer")
     for column in ("up_s", "late_s", "flapping_s", "down_s", "stopped_s", "unknown_s"):
         frame[column] = frame[column].astype("float64").fillna(0.0)

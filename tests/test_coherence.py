@@ -107,3 +107,20 @@ def test_weighted_mean_stays_in_range(rows: list[tuple[float | None, ...]]) -> N
     score = _weighted(frame, DEFAULT_WEIGHTS)
     assert ((score >= 0) & (score <= 1) | score.isna()).all()
     assert (score.isna() == frame.isna().all(axis=1)).all()
+
+
+def test_reuses_tables(demo) -> None:
+    from rtt_topology.cadence import cadence
+    from rtt_topology.drift import drift
+    from rtt_topology.liveness import time_in_states
+
+    beacons, profiles, G, _, result = demo
+    again = coherence(
+        beacons,
+        profiles,
+        G,
+        cadence_table=cadence(beacons, profiles),
+        drift_table=drift(beacons),
+        state_times=time_in_states(beacons, profiles),
+    )
+    pd.testing.assert_frame_equal(again.by_bucket, result.by_bucket)
