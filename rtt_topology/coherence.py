@@ -127,6 +127,15 @@ def declaration_scores(
     return pd.Series(scores, dtype="float64", name="declaration")
 
 
+_STATE_COLUMNS = ["up_s", "late_s", "flapping_s", "down_s", "stopped_s", "unknown_s"]
+
+
+def _site_names(column: pd.Series) -> set[str]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return {str(name) for name in column.cat.categories}
+    return {str(name) for name in column.unique()}
+
+
 def _weighted(frame: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
     values = frame[list(COMPONENTS)].to_numpy(dtype="float64")
     w = np.array([weights[c] for c in COMPONENTS], dtype="float64")
@@ -191,8 +200,10 @@ def coherence(
         raise InputError("coherence weights must be non-negative and not all zero")
 
     clusters = set(cluster_sites(beacons))
+    codes = beacons["site"].cat.codes.to_numpy()
+    sending = set(beacons["site"].cat.categories[np.unique(codes[codes >= 0])])
     if clusters:
-        beacons = beacons[~beacons["site"].astype(str).isin(clusters)]
+        beacons = beacons[~beacons["site"].isin(sorted(clusters))]
     keys = ["site", "bucket"]
     if cadence_table is None:
         cadence_table = cadence(beacons, profiles, bucket=bucket, start=start, end=end)
@@ -200,15 +211,20 @@ def coherence(
         drift_table = drift(beacons, bucket=bucket, start=start, end=end)
     if state_times is None:
         state_times = time_in_states(beacons, profiles, bucket=bucket, start=start, end=end)
+    tables = (cadence_table, drift_table, state_times)
+    # One categorical site column for the three tables: joins and lookups go by codes.
+    names = sorted(set().union(*(_site_names(t["site"]) for t in tables)) - clusters, key=str)
+    site_type = pd.CategoricalDtype(names)
 
-    def services_only(table: pd.DataFrame) -> pd.DataFrame:
-        return table[~table["site"].astype(str).isin(clusters)]
+    def services_only(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+        kept = table[table["site"].isin(names)][columns]
+        return kept.assign(site=kept["site"].astype(site_type))
 
-    pace = services_only(cadence_table)[[*keys, "adherence"]]
-    structure = services_only(drift_table)[[*keys, "drift"]]
-    states = services_only(state_times)
+    pace = services_only(cadence_table, [*keys, "adherence"])
+    structure = services_only(drift_table, [*keys, "drift"])
+    states = services_only(state_times, [*keys, *_STATE_COLUMNS])
     frame = pace.merge(structure, on=keys, how="outer").merge(states, on=keys, how="outer")
-    for column in ("up_s", "late_s", "flapping_s", "down_s", "stopped_s", "unknown_s"):
+    for column in _STATE_COLUMNS:
         frame[column] = frame[column].astype("float64").fillna(0.0)
     seen = frame["up_s"] + frame["late_s"] + frame["flapping_s"] + frame["down_s"]
     alive = frame["up_s"] + 0.5 * (frame["late_s"] + frame["flapping_s"])
@@ -216,13 +232,12 @@ def coherence(
         frame["liveness"] = np.where(seen > 0, alive / seen, np.nan)
     frame["stability"] = 1.0 - frame["drift"].astype("float64")
     frame["adherence"] = frame["adherence"].astype("float64")
-    frame["site"] = frame["site"].astype(str)
     # A declared service that sends nothing was expected to: it scores 0, not "nothing
     # to measure", for adherence and liveness.
-    silent = frame["site"].isin(sorted(set(profiles or {}) - set(beacons["site"].astype(str))))
+    silent = frame["site"].isin(sorted(set(profiles or {}) - sending))
     frame.loc[silent, ["adherence", "liveness"]] = 0.0
-    sites = sorted(frame["site"].unique())
-    frame["declaration"] = frame["site"].map(declaration_scores(sites, profiles, G))
+    declared = declaration_scores([str(n) for n in names], profiles, G)
+    frame["declaration"] = frame["site"].map(declared).astype("float64")
     frame["coherence"] = _weighted(frame, chosen)
     by_bucket = (
         frame[[*keys, *COMPONENTS, "coherence"]]
@@ -231,7 +246,7 @@ def coherence(
     )
     scored = by_bucket.dropna(subset=["coherence"])
     columns = [*COMPONENTS, "coherence"]
-    services = scored.groupby("site")[columns].mean().reset_index()
+    services = scored.groupby("site", observed=True)[columns].mean().reset_index()
     system = scored.groupby("bucket")[columns].mean().reset_index()
     overall = float(system["coherence"].mean()) if len(system) else None
     return Coherence(by_bucket, services, system, overall, dict(chosen))

@@ -626,7 +626,7 @@ def drift_kinds(table: pd.DataFrame, *, min_drift: float = 0.05) -> pd.DataFrame
     frame["rise"] = np.where(same, np.diff(value, prepend=np.nan), np.nan)
     frame["flip"] = same & (state != np.roll(state, 1))
     frame["first"] = frame["bucket"].where(state)
-    per = frame.groupby("site", sort=True).agg(
+    per = frame.groupby("site", sort=True, observed=True).agg(
         max_drift=("drift", "max"),
         first_drift=("first", "min"),
         max_rise=("rise", "max"),
