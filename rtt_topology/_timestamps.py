@@ -14,10 +14,25 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["NAIVE_REASON", "TS_TYPE", "parse_ts_array", "parse_ts_scalar"]
+from rtt_topology.errors import InputError
+
+__all__ = [
+    "NAIVE_REASON",
+    "TS_TYPE",
+    "Instant",
+    "instant_ns",
+    "parse_ts_array",
+    "parse_ts_scalar",
+    "utc_index",
+]
+
+#: What functions accept as a moment: an aware datetime or Timestamp, or ISO 8601 text.
+Instant = datetime | pd.Timestamp | str
 
 #: The Arrow type of a parsed ``ts`` column.
 TS_TYPE = pa.timestamp("ns", tz="UTC")
@@ -131,3 +146,32 @@ def parse_ts_scalar(value: str, *, assume_utc: bool = False) -> datetime:
         raise ValueError(reasons[0])
     out: datetime = parsed.cast(pa.timestamp("us", tz="UTC"), safe=False)[0].as_py()
     return out.replace(tzinfo=UTC)
+
+
+def instant_ns(value: Instant | None, name: str) -> int | None:
+    """Return an aware moment as integer nanoseconds since the epoch (UTC).
+
+    Raises
+    ------
+    InputError
+        Naming ``name``, if the value is not a timestamp or has no time zone.
+
+    Examples
+    --------
+    >>> instant_ns("1970-01-01T00:00:01+00:00", "start")
+    1000000000
+    """
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError as exc:
+        raise InputError(f"{name}: not a timestamp: {value!r}") from exc
+    if stamp.tzinfo is None:
+        raise InputError(f"{name} must be timezone-aware (or an ISO 8601 string with offset)")
+    return int(stamp.tz_convert("UTC").as_unit("ns").value)
+
+
+def utc_index(ns: np.ndarray) -> pd.DatetimeIndex:
+    """Return integer nanoseconds since the epoch as a UTC datetime index."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")

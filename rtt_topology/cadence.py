@@ -73,12 +73,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from rtt_topology._timestamps import Instant, instant_ns, utc_index
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
 from rtt_topology.history import MIN_INTERVALS, main_event_rows, periods
@@ -128,8 +128,6 @@ _NS = 1_000_000_000
 #: Events that end or begin a process: no heartbeat interval spans them.
 _BREAKS = ("startup", "shutdown")
 
-Instant = datetime | pd.Timestamp | str
-
 
 @dataclass(frozen=True)
 class _Buckets:
@@ -150,23 +148,6 @@ class _Buckets:
         return inside, (ts[inside] - self.first) // self.width
 
 
-def _ns(value: Instant | None, name: str) -> int | None:
-    """Return an aware instant as integer nanoseconds since the epoch (UTC)."""
-    if value is None:
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError as exc:
-        raise InputError(f"{name}: not a timestamp: {value!r}") from exc
-    if stamp.tzinfo is None:
-        raise InputError(f"{name} must be timezone-aware (or an ISO 8601 string with offset)")
-    return int(stamp.tz_convert("UTC").as_unit("ns").value)
-
-
-def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
-
-
 def _buckets(
     ts: np.ndarray, bucket: str | pd.Timedelta, start: Instant | None, end: Instant | None
 ) -> _Buckets:
@@ -177,7 +158,7 @@ def _buckets(
         raise InputError(f"bucket must be a fixed duration such as '5min', not {bucket!r}") from exc
     if width <= 0:
         raise InputError(f"bucket must be positive, not {bucket!r}")
-    lo, hi = _ns(start, "start"), _ns(end, "end")
+    lo, hi = instant_ns(start, "start"), instant_ns(end, "end")
     if lo is not None and hi is not None and lo >= hi:
         raise InputError("start must be before end")
     if lo is None:
@@ -387,7 +368,7 @@ def cadence(
     return pd.DataFrame(
         {
             "site": sites.column(count),
-            "bucket": _utc(np.tile(starts, n_sites)),
+            "bucket": utc_index(np.tile(starts, n_sites)),
             "beacons": n_beacons.astype(np.int64),
             "heartbeats": n_beats.astype(np.int64),
             "median_interval_s": median,

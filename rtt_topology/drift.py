@@ -64,18 +64,16 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from rtt_topology._timestamps import Instant, instant_ns, utc_index
 from rtt_topology.cadence import (
     _NO_SITES,
     _UTC,
-    Instant,
     _Buckets,
     _buckets,
     _empty,
-    _ns,
     _Sites,
     _sites,
     _sorted,
-    _utc,
 )
 from rtt_topology.columns import COUNT_COLUMNS, validate_beacon_frame
 from rtt_topology.errors import InputError
@@ -234,7 +232,7 @@ def _page_cells(
 
 def _between(ts: np.ndarray, start: Instant | None, end: Instant | None) -> np.ndarray:
     """Return the mask of the instants with ``start <= ts < end`` (a bound may be None)."""
-    lo, hi = _ns(start, "start"), _ns(end, "end")
+    lo, hi = instant_ns(start, "start"), instant_ns(end, "end")
     keep = np.ones(len(ts), dtype=bool)
     if lo is not None:
         keep &= ts >= lo
@@ -340,7 +338,7 @@ def url_drift(
             "site": pd.Categorical.from_codes(
                 site_code, categories=pd.Index(sites.names[site_used], dtype="str")
             ),
-            "bucket": _utc(grid.first + cells.k[order] * grid.width),
+            "bucket": utc_index(grid.first + cells.k[order] * grid.width),
             "url": pd.Categorical.from_codes(
                 url_code, categories=pd.Index(np.asarray(urls.astype(str))[url_used], dtype="str")
             ),
@@ -410,7 +408,7 @@ def drift(
     return pd.DataFrame(
         {
             "site": sites.column(count),
-            "bucket": _utc(np.tile(grid.starts(), n_sites)),
+            "bucket": utc_index(np.tile(grid.starts(), n_sites)),
             "drift": score,
             "urls": np.bincount(where, minlength=size).astype(np.int64),
             "beacons": np.bincount(where, weights=cells.beacons, minlength=size).astype(np.int64),

@@ -61,12 +61,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from rtt_topology._timestamps import Instant, instant_ns, utc_index
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
 from rtt_topology.history import DEFAULT_PERIOD_S, cluster_sites, periods, restarts
@@ -104,8 +104,6 @@ _NS = 1_000_000_000
 DEFAULT_JITTER = 0.1
 _STATE_COLUMNS = ["up_s", "late_s", "flapping_s", "down_s", "stopped_s", "unknown_s"]
 
-Instant = datetime | pd.Timestamp | str
-
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -140,23 +138,6 @@ class _Segments(NamedTuple):
 
     def take(self, index: np.ndarray) -> _Segments:
         return _Segments(*(a[index] for a in self))
-
-
-def _ns(value: Instant | None, name: str) -> int | None:
-    """Return an aware instant as integer nanoseconds since the epoch (UTC)."""
-    if value is None:
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError as exc:
-        raise InputError(f"{name}: not a timestamp: {value!r}") from exc
-    if stamp.tzinfo is None:
-        raise InputError(f"{name} must be timezone-aware (or an ISO 8601 string with offset)")
-    return int(stamp.tz_convert("UTC").as_unit("ns").value)
-
-
-def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
 
 
 def _check_options(
@@ -324,7 +305,7 @@ def states(
     """
     _check_options(grace_s, flapping_restarts, flapping_window_s, jitter)
     prep = _prepare(beacons, profiles, grace_s, default_period_s, jitter)
-    at_ns = _ns(at, "at")
+    at_ns = instant_ns(at, "at")
     if at_ns is None:
         at_ns = prep.data_end
     n_codes = len(prep.names)
@@ -362,7 +343,7 @@ def states(
         [_MISS, _STOP, _DOWN, _FLAP, _LATE],
         _UP,
     )
-    last_seen = _utc(np.where(is_seen, last_ts, np.iinfo(np.int64).min)[listed])
+    last_seen = utc_index(np.where(is_seen, last_ts, np.iinfo(np.int64).min)[listed])
     return pd.DataFrame(
         {
             "site": pd.Series(prep.names[listed], dtype="str"),
@@ -536,8 +517,8 @@ class _Window:
 
 
 def _window(prep: _Prepared, start: Instant | None, end: Instant | None) -> _Window:
-    lo = _ns(start, "start")
-    hi = _ns(end, "end")
+    lo = instant_ns(start, "start")
+    hi = instant_ns(end, "end")
     lo = prep.data_start if lo is None else lo
     hi = prep.data_end if hi is None else hi
     if lo is not None and hi is not None and lo > hi:
@@ -658,8 +639,8 @@ def _timeline_frame(prep: _Prepared, seg: _Segments) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "site": _site_column(prep.names, seg.code),
-            "start": _utc(seg.start),
-            "end": _utc(seg.end),
+            "start": utc_index(seg.start),
+            "end": utc_index(seg.end),
             "state": pd.Categorical.from_codes(seg.state, dtype=STATE_DTYPE),
         }
     )
@@ -738,7 +719,7 @@ def flips(
     return pd.DataFrame(
         {
             "site": _site_column(prep.names, seg.code[change]),
-            "ts": _utc(seg.start[change]),
+            "ts": utc_index(seg.start[change]),
             "from_state": pd.Categorical.from_codes(seg.state[change - 1], dtype=STATE_DTYPE),
             "to_state": pd.Categorical.from_codes(seg.state[change], dtype=STATE_DTYPE),
         }
@@ -815,11 +796,11 @@ def downtime(
     return pd.DataFrame(
         {
             "site": _site_column(prep.names, seg.code),
-            "start": _utc(seg.start),
-            "end": _utc(np.where(ongoing, np.iinfo(np.int64).min, seg.end)),
+            "start": utc_index(seg.start),
+            "end": utc_index(np.where(ongoing, np.iinfo(np.int64).min, seg.end)),
             "duration_s": (seg.end - seg.start) / _NS,
             "kind": pd.Series(np.where(seg.state == _DOWN, "crash", "planned"), dtype="str"),
-            "last_beacon": _utc(prep.ts[seg.origin]),
+            "last_beacon": utc_index(prep.ts[seg.origin]),
             "last_event": pd.Series(prep.events[prep.event[seg.origin]], dtype="str"),
         }
     )
@@ -1002,7 +983,7 @@ def time_in_states(
     frame = pd.DataFrame(
         {
             "site": _site_column(prep.names, np.repeat(listed, n_buckets)),
-            "bucket": _utc(np.tile(starts, len(listed))),
+            "bucket": utc_index(np.tile(starts, len(listed))),
         }
     )
     span = np.tile(inside, len(listed)).astype(np.float64)
