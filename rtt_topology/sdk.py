@@ -19,6 +19,9 @@ from rtt_topology.schemas import COUNT_FIELDS
 
 __all__ = [
     "build_beacon_payload",
+    "build_corridor_payload",
+    "build_topology_payload",
+    "build_validate_payload",
     "create_profile",
     "create_session_id",
     "empty_structure",
@@ -171,3 +174,63 @@ def build_beacon_payload(
         "ts": stamp,
         "structure": dict(structure) if structure is not None else empty_structure(),
     }
+
+
+def build_validate_payload(
+    system_map: dict[str, Any] | None = None,
+    flows: list[dict[str, Any]] | None = None,
+    constraints: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Return a ``/validate`` body, as the upstream SDK builds it.
+
+    Missing (or empty) parts become ``{}``, ``[]`` and ``[]``. To build the body
+    from a service graph, use :func:`rtt_topology.payloads.validate_payload`.
+
+    Parameters
+    ----------
+    system_map
+        The system map (``services``, ``nodes``...).
+    flows
+        Edges ``{"from": ..., "to": ...}``.
+    constraints
+        Constraint objects.
+
+    Returns
+    -------
+    dict
+        ``{"system_map": ..., "flows": ..., "constraints": ...}``.
+
+    Examples
+    --------
+    >>> build_validate_payload(system_map={"services": ["auth", "api", "db"]})
+    {'system_map': {'services': ['auth', 'api', 'db']}, 'flows': [], 'constraints': []}
+    """
+    return {
+        "system_map": system_map or {},
+        "flows": flows or [],
+        "constraints": constraints or [],
+    }
+
+
+def build_corridor_payload(data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return a ``/corridor`` body, as the upstream SDK does: ``data``, or ``{}``.
+
+    Examples
+    --------
+    >>> build_corridor_payload({"flows": [{"path": ["ingress", "api"], "latency_ms": 12}]})
+    {'flows': [{'path': ['ingress', 'api'], 'latency_ms': 12}]}
+    >>> build_corridor_payload()
+    {}
+    """
+    return data or {}
+
+
+def build_topology_payload(data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return a ``/topology`` body, as the upstream SDK does: ``data``, or ``{}``.
+
+    Examples
+    --------
+    >>> build_topology_payload({"graph": {"auth": ["api"], "api": []}})
+    {'graph': {'auth': ['api'], 'api': []}}
+    """
+    return data or {}
