@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rtt_topology.cadence import cadence_changes
     from rtt_topology.changepoints import change_points, detect_changes
     from rtt_topology.columns import BEACON_COLUMNS, empty_beacon_frame, validate_beacon_frame
+    from rtt_topology.corridors import check_corridors, load_corridors, observed_paths
     from rtt_topology.demo import generate_demo, write_scaled_beacons
     from rtt_topology.drift import drift_event_counts, drift_events, drift_kinds
     from rtt_topology.errors import (
@@ -66,15 +67,33 @@ if TYPE_CHECKING:
         read_profiles,
         read_traces,
     )
+    from rtt_topology.payloads import (
+        corridor_payload,
+        parse_payload,
+        topology_payload,
+        validate_payload,
+    )
     from rtt_topology.readiness import readiness_summary
     from rtt_topology.reconciliation import GraphDiff, Reconciliation, diff_graphs, reconcile
+    from rtt_topology.rules import load_baseline, load_rules, write_baseline
     from rtt_topology.schemas import Beacon, Profile, Structure
     from rtt_topology.sdk import (
         build_beacon_payload,
+        build_corridor_payload,
+        build_topology_payload,
+        build_validate_payload,
         create_profile,
         create_session_id,
         validate_profile,
     )
+    from rtt_topology.triads import (
+        Decomposition,
+        decompose,
+        node_census,
+        triad_chunks,
+        triadic_census,
+    )
+    from rtt_topology.validator import diagnose
 
 #: Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -122,6 +141,25 @@ _EXPORTS: dict[str, str] = {
     "detect_changes": "rtt_topology.changepoints",
     "periods": "rtt_topology.history",
     "restarts": "rtt_topology.history",
+    "Decomposition": "rtt_topology.triads",
+    "decompose": "rtt_topology.triads",
+    "node_census": "rtt_topology.triads",
+    "triad_chunks": "rtt_topology.triads",
+    "triadic_census": "rtt_topology.triads",
+    "load_rules": "rtt_topology.rules",
+    "load_baseline": "rtt_topology.rules",
+    "write_baseline": "rtt_topology.rules",
+    "load_corridors": "rtt_topology.corridors",
+    "observed_paths": "rtt_topology.corridors",
+    "check_corridors": "rtt_topology.corridors",
+    "validate_payload": "rtt_topology.payloads",
+    "corridor_payload": "rtt_topology.payloads",
+    "topology_payload": "rtt_topology.payloads",
+    "parse_payload": "rtt_topology.payloads",
+    "diagnose": "rtt_topology.validator",
+    "build_validate_payload": "rtt_topology.sdk",
+    "build_corridor_payload": "rtt_topology.sdk",
+    "build_topology_payload": "rtt_topology.sdk",
     "event_counts": "rtt_topology.history",
     "intervals": "rtt_topology.history",
     "service_summary": "rtt_topology.history",
@@ -150,6 +188,7 @@ __all__ = [
     "STATES",
     "Beacon",
     "BeaconLoad",
+    "Decomposition",
     "FormatError",
     "GraphDiff",
     "InputError",
@@ -168,12 +207,19 @@ __all__ = [
     "TraceReport",
     "__version__",
     "build_beacon_payload",
+    "build_corridor_payload",
     "build_graph",
+    "build_topology_payload",
+    "build_validate_payload",
     "cadence_changes",
     "change_points",
+    "check_corridors",
+    "corridor_payload",
     "create_profile",
     "create_session_id",
+    "decompose",
     "detect_changes",
+    "diagnose",
     "diff_graphs",
     "downtime",
     "drift_event_counts",
@@ -188,6 +234,12 @@ __all__ = [
     "graph_from_frames",
     "graph_to_frames",
     "intervals",
+    "load_baseline",
+    "load_corridors",
+    "load_rules",
+    "node_census",
+    "observed_paths",
+    "parse_payload",
     "periods",
     "profiles_frame",
     "read_beacons",
@@ -204,10 +256,15 @@ __all__ = [
     "timeline",
     "to_dot",
     "to_node_link",
+    "topology_payload",
+    "triad_chunks",
+    "triadic_census",
     "uptime",
     "validate_beacon_frame",
     "validate_graph",
+    "validate_payload",
     "validate_profile",
+    "write_baseline",
     "write_dot",
     "write_graphml",
     "write_node_link",

@@ -49,7 +49,13 @@ from rtt_topology.contract import (
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
 
-__all__ = ["EDGE_TABLE_COLUMNS", "build_graph", "validate_graph"]
+__all__ = [
+    "EDGE_TABLE_COLUMNS",
+    "add_declared_edge",
+    "add_service",
+    "build_graph",
+    "validate_graph",
+]
 
 #: Columns an edge table must have (as ``read_traces`` returns it); others are optional.
 EDGE_TABLE_COLUMNS: tuple[str, ...] = ("caller", "callee", "kind", "calls", "errors")
@@ -322,10 +328,7 @@ def build_graph(
     cluster_set = set(clusters)
 
     def node(name: str) -> dict[str, Any]:
-        if name not in G:
-            G.add_node(name, **_node_defaults())
-        attrs: dict[str, Any] = G.nodes[name]
-        return attrs
+        return add_service(G, name)
 
     if summary is not None:
         for row in summary.to_dict("records"):
@@ -360,11 +363,7 @@ def build_graph(
         if site in cluster_set:
             continue
         for dependency in profile.depends_on:
-            if G.has_edge(site, dependency):
-                G.edges[site, dependency]["provenance"] = "both"
-                continue
-            node(dependency)
-            G.add_edge(site, dependency, **_declared_edge())
+            add_declared_edge(G, site, dependency)
 
     _assign_groups(G, profiles or {}, cluster_set, spans, groups or {}, collected_with)
     G.graph.update(
@@ -377,19 +376,68 @@ def build_graph(
     return G
 
 
-def _declared_edge() -> dict[str, Any]:
-    return {
-        "kind": "rpc",
-        "provenance": "declared",
-        "calls": 0,
-        "errors": 0,
-        "error_rate": None,
-        "p50_ms": None,
-        "p95_ms": None,
-        "first_seen": None,
-        "last_seen": None,
-        "sample_trace_ids": [],
-    }
+def add_service(G: nx.DiGraph[str], name: str) -> dict[str, Any]:
+    """Add a service node with the contract's default attributes, unless it exists.
+
+    Parameters
+    ----------
+    G
+        A service graph; modified in place.
+    name
+        The service.
+
+    Returns
+    -------
+    dict
+        The node's attribute dict (existing or new), to update.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> add_service(G, "api")["observed"]
+    False
+    """
+    if name not in G:
+        G.add_node(name, **_node_defaults())
+    attrs: dict[str, Any] = G.nodes[name]
+    return attrs
+
+
+def add_declared_edge(G: nx.DiGraph[str], caller: str, callee: str) -> None:
+    """Add a declared dependency ``caller -> callee`` (both services added if missing).
+
+    An edge already traced becomes ``both``; a new one is declared: kind ``rpc``, no
+    calls.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> add_declared_edge(G, "api", "db")
+    >>> G.edges["api", "db"]["provenance"], G.edges["api", "db"]["calls"]
+    ('declared', 0)
+    """
+    if G.has_edge(caller, callee):
+        if G.edges[caller, callee]["provenance"] == "traced":
+            G.edges[caller, callee]["provenance"] = "both"
+        return
+    add_service(G, caller)
+    add_service(G, callee)
+    G.add_edge(
+        caller,
+        callee,
+        kind="rpc",
+        provenance="declared",
+        calls=0,
+        errors=0,
+        error_rate=None,
+        p95_ms=None,
+        p50_ms=None,
+        first_seen=None,
+        last_seen=None,
+        sample_trace_ids=[],
+    )
 
 
 def _assign_groups(

@@ -38,7 +38,7 @@ of the three bodies are generated from these models and shipped in
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +48,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rtt_topology.errors import InputError
+from rtt_topology.triads import Decomposition
 
 __all__ = [
     "SCHEMA_DIR",
@@ -217,7 +218,7 @@ class TopologyPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     graph: dict[str, list[str]]
-    decomposition: dict[str, Any] | None = None
+    decomposition: Decomposition | None = None
 
     @field_validator("graph")
     @classmethod
@@ -336,7 +337,7 @@ def validate_payload(
     G: nx.DiGraph[str],
     *,
     states: pd.DataFrame | None = None,
-    constraints: list[Mapping[str, Any]] | None = None,
+    constraints: Sequence[Mapping[str, Any]] | None = None,
 ) -> ValidatePayload:
     """Build the ``/validate`` body from a service graph.
 
@@ -413,7 +414,7 @@ def validate_payload(
 
 def corridor_payload(
     observed: pd.DataFrame | None = None,
-    corridors: list[Mapping[str, Any]] | None = None,
+    corridors: Sequence[Mapping[str, Any]] | None = None,
 ) -> CorridorPayload:
     """Build the ``/corridor`` body from observed request paths and declared corridors.
 
@@ -491,8 +492,8 @@ def topology_payload(
     {'graph': {'api': ['db'], 'auth': ['api'], 'db': []}}
     """
     graph = {name: sorted(G.successors(name)) for name in sorted(G.nodes)}
-    return TopologyPayload(
-        graph=graph, decomposition=dict(decomposition) if decomposition is not None else None
+    return TopologyPayload.model_validate(
+        {"graph": graph, "decomposition": dict(decomposition) if decomposition else None}
     )
 
 

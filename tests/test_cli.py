@@ -237,3 +237,77 @@ def test_drift_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "drift", *args, "--bucket", "10min")
     assert code == 0
     assert "cadence changes" in out
+
+
+def test_payload_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import jsonschema
+
+    from rtt_topology.payloads import payload_schemas
+
+    inputs = ["-b", str(FIXTURE / "beacons"), "-p", str(FIXTURE / "profiles"),
+              "-t", str(FIXTURE / "traces")]  # fmt: skip
+    for endpoint, extra in (
+        ("validate", ["--rules", str(FIXTURE / "rules.yaml")]),
+        ("corridor", ["--corridors", str(FIXTURE / "corridors.yaml")]),
+        ("topology", []),
+    ):
+        out_file = tmp_path / f"{endpoint}.json"
+        code, _, err = run(capsys, "payload", endpoint, *inputs, *extra, "-o", str(out_file))
+        assert code == 0, err
+        body = json.loads(out_file.read_text())
+        jsonschema.validate(body, payload_schemas()[endpoint])
+        # The golden payloads are built the same way.
+        golden = json.loads((Path(__file__).parent / "data" / "golden" / f"{endpoint}.json")
+                            .read_text())  # fmt: skip
+        if endpoint != "topology":
+            assert body == golden
+    code, out, _ = run(capsys, "payload", "topology", *inputs, "--strict")
+    assert code == 0
+    assert set(json.loads(out)) == {"graph"}
+    code, _, err = run(capsys, "payload", "corridor", *inputs[:4])
+    assert code == 2
+    assert "needs --traces or --corridors" in err
+
+
+def test_check_command_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    inputs = ["-b", str(FIXTURE / "beacons"), "-p", str(FIXTURE / "profiles"),
+              "-t", str(FIXTURE / "traces")]  # fmt: skip
+    truth = json.loads((FIXTURE / "ground_truth.json").read_text())
+    violation = truth["layering_violation"]
+    code, out, _ = run(capsys, "check", "--rules", str(FIXTURE / "rules.yaml"), *inputs, "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["failing"] == ["no-upward-calls"]
+    broken = next(r for r in data["rules"] if r["id"] == "no-upward-calls")
+    assert broken["violations"][0]["key"] == f"{violation['caller']} -> {violation['callee']}"
+    # Freeze the known violations: the same check then passes.
+    baseline = tmp_path / "baseline.json"
+    code, _, _ = run(capsys, "check", "-r", str(FIXTURE / "rules.yaml"), *inputs,
+                     "--write-baseline", str(baseline))  # fmt: skip
+    assert code == 1
+    code, out, _ = run(capsys, "check", "-r", str(FIXTURE / "rules.yaml"), *inputs,
+                       "--baseline", str(baseline))  # fmt: skip
+    assert code == 0
+    assert "broken: none" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrules:\n  - {id: x, kind: layers, order: edge}\n")
+    code, _, err = run(capsys, "check", "-r", str(bad), *inputs)
+    assert code == 2
+    assert "rules[0] (x): order" in err
+    code, _, _ = run(capsys, "check", *inputs)
+    assert code == 2
+
+
+def test_diagnose_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    golden = Path(__file__).parent / "data" / "golden"
+    code, out, _ = run(capsys, "diagnose", str(golden / "validate.json"))
+    assert code == 1
+    assert out.startswith("/validate: violations")
+    code, out, _ = run(capsys, "diagnose", str(golden / "topology.json"), "--json")
+    assert code == 0
+    assert json.loads(out)["endpoint"] == "topology"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"graph": {"a": ["b"]}}')
+    code, _, err = run(capsys, "diagnose", str(bad))
+    assert code == 2
+    assert "not a key" in err

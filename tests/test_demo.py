@@ -202,6 +202,8 @@ def test_generate_demo_layout_and_gzip_determinism(tmp_path: Path) -> None:
         "traces/jaeger.json",
         "traces/zipkin.json",
         "traces/otlp.jsonl",
+        "rules.yaml",
+        "corridors.yaml",
         "ground_truth.json",
     }
     assert expected <= set(files_a)

@@ -21,7 +21,11 @@ PUBLIC = [
     "edges_from_spans", "read_traces", "STATES", "downtime", "flips", "states", "time_in_states",
     "timeline", "uptime", "root_causes", "readiness_summary", "cadence_changes",
     "drift_event_counts", "drift_events", "drift_kinds", "change_points", "detect_changes",
-    "periods", "restarts",
+    "periods", "restarts", "Decomposition", "decompose", "node_census", "triad_chunks",
+    "triadic_census", "load_rules", "load_baseline", "write_baseline", "load_corridors",
+    "observed_paths", "check_corridors", "validate_payload", "corridor_payload",
+    "topology_payload", "parse_payload", "diagnose", "build_validate_payload",
+    "build_corridor_payload", "build_topology_payload",
 ]  # fmt: skip
 
 
@@ -49,6 +53,8 @@ def test_unknown_attribute() -> None:
         "rtt_topology.contract", "rtt_topology.load.traces", "rtt_topology.cadence",
         "rtt_topology.drift", "rtt_topology.changepoints", "rtt_topology.liveness",
         "rtt_topology.impact", "rtt_topology.coherence", "rtt_topology.readiness",
+        "rtt_topology.triads", "rtt_topology.rules", "rtt_topology.corridors",
+        "rtt_topology.payloads", "rtt_topology.validator", "rtt_topology.demo.policy",
     ],
 )  # fmt: skip
 def test_modules_declare_all(module: str) -> None:

@@ -154,9 +154,15 @@ def test_topology_round_trips_to_the_same_graph(edges, isolated) -> None:
 
 
 def test_topology_strict_drops_the_decomposition() -> None:
-    payload = topology_payload(nx.DiGraph([("a", "b")]), decomposition={"census": {"012": 1}})
-    assert payload.to_body()["decomposition"] == {"census": {"012": 1}}
+    from rtt_topology.triads import decompose
+
+    G = nx.DiGraph([("a", "b")])
+    decomposition = decompose(G).model_dump(mode="json")
+    payload = topology_payload(G, decomposition=decomposition)
+    assert payload.to_body()["decomposition"]["census"]["012"] == 0
     assert payload.to_body(strict=True) == {"graph": {"a": ["b"], "b": []}}
+    with pytest.raises(InputError, match="decomposition"):
+        parse_payload({"graph": {"a": []}, "decomposition": {"census": {"012": 1}}})
 
 
 def test_schema_files_are_packaged() -> None:

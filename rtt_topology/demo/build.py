@@ -21,6 +21,7 @@ from rtt_topology.demo.beacons import BeaconFile, build_beacon_file
 from rtt_topology.demo.catalog import DATA_KINDS
 from rtt_topology.demo.formats import host_of, render_jaeger, render_otlp, render_zipkin
 from rtt_topology.demo.logs import render_node_log, render_python_log
+from rtt_topology.demo.policy import demo_corridors_text, demo_rules_text
 from rtt_topology.demo.scenario import DEFAULT_START, Plan, make_plan
 from rtt_topology.demo.timeline import CLUSTERS, Timelines, build_timelines
 from rtt_topology.demo.traces import TraceSet, generate_traces
@@ -155,6 +156,8 @@ def build_scenario(
         text = render(tl.services[name], tl.structures.dicts, window, rng)
         files[f"beacons/logs/{name}.log"] = text.encode()
     files.update(_profiles(plan))
+    files["rules.yaml"] = demo_rules_text().encode()
+    files["corridors.yaml"] = demo_corridors_text().encode()
     hosts = {s.name: host_of(s, i) for i, s in enumerate(plan.specs)}
     names = {k: v[0] for k, v in hosts.items()}
     ips = {k: v[1] for k, v in hosts.items()}
@@ -219,6 +222,7 @@ def generate_demo(
         beacons/logs/<node-service>.log, beacons/logs/<python-service>.log
         profiles/<site>.json | profiles/<site>.yaml
         traces/jaeger.json, traces/zipkin.json, traces/otlp.jsonl
+        rules.yaml, corridors.yaml          (a rules file and declared corridors)
         ground_truth.json
 
     Parameters

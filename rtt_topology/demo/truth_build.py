@@ -407,6 +407,7 @@ def ground_truth(
         "logs": [file_of[n] for n in log_only],
         "profiles": sorted(p for p in files if p.startswith("profiles/")),
         "traces": ["traces/jaeger.json", "traces/zipkin.json", "traces/otlp.jsonl"],
+        "policy": ["rules.yaml", "corridors.yaml"],
         "ground_truth": ["ground_truth.json"],
     }
     spans = sum(len(tr.spans) for tr in traces.traces)
