@@ -106,7 +106,7 @@ def _collected_with(beacons: pd.DataFrame, clusters: list[str]) -> dict[str, str
     """
     if not clusters or beacons.empty:
         return {}
-    pairs = beacons[["site", "source"]].astype(str).drop_duplicates()
+    pairs = beacons[["site", "source"]].drop_duplicates().astype(str).drop_duplicates()
     cluster_set = set(clusters)
     cluster_of_file: dict[str, set[str]] = {}
     for site, source in pairs.itertuples(index=False):

@@ -23,6 +23,7 @@ __all__ = [
     "LIFECYCLE_EVENTS",
     "cluster_sites",
     "event_counts",
+    "event_pairs",
     "intervals",
     "main_event_rows",
     "periods",
@@ -90,10 +91,51 @@ def event_counts(beacons: pd.DataFrame) -> pd.DataFrame:
         One row per site (the index), one integer column per event name seen.
     """
     validate_beacon_frame(beacons)
-    table = pd.crosstab(beacons["site"].astype("str"), beacons["event"].astype("str"), dropna=False)
-    table.index.name = "site"
+    table = event_pairs(beacons).unstack("event", fill_value=0).sort_index().sort_index(axis=1)
     table.columns.name = None
     return table.astype("int64")
+
+
+def event_pairs(beacons: pd.DataFrame) -> pd.Series:
+    r"""Count beacons per (site, event) pair seen: the long form of :func:`event_counts`.
+
+    Grouping the columns as they are (categorical codes) and converting only the
+    few keys to text keeps this linear in the rows, without a text copy of each
+    column; a missing event counts as ``"nan"``.
+
+    Parameters
+    ----------
+    beacons
+        A beacon table.
+
+    Returns
+    -------
+    pandas.Series
+        ``int64`` counts indexed by ``(site, event)`` as text, pairs seen only.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from rtt_topology.load import read_beacons
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
+    >>> line = '{{"site":"api","session":"s1","event":"{}","ts":"2026-01-19T15:0{}:00Z"}}\n'
+    >>> events = ["startup", "heartbeat", "heartbeat", "heartbeat"]
+    >>> _ = path.write_text("".join(line.format(e, i) for i, e in enumerate(events)))
+    >>> beacons, _ = read_beacons(path)
+    >>> event_pairs(beacons).to_dict()
+    {('api', 'heartbeat'): 3, ('api', 'startup'): 1}
+    """
+    counts = beacons.groupby(["site", "event"], observed=True, dropna=False).size()
+    counts.index = pd.MultiIndex.from_arrays(
+        [
+            counts.index.get_level_values(0).astype(str),
+            counts.index.get_level_values(1).astype(str),
+        ],
+        names=["site", "event"],
+    )
+    # Text keys can repeat when a column mixes values that print alike (a missing
+    # event and the text "nan"): add them up.
+    return counts.groupby(level=["site", "event"], sort=False).sum().astype("int64")
 
 
 def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
@@ -140,13 +182,15 @@ def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
             ].median(),
         }
     )
-    counts = event_counts(beacons)
-    events = [
-        {str(k): int(v) for k, v in counts.loc[site].sort_values(ascending=False).items() if v}
-        for site in summary.index.astype(str)
-    ]
-    summary["events"] = pd.Series(events, index=summary.index, dtype=object)
+    pairs = event_pairs(beacons).reset_index(name="count")
+    pairs = pairs.sort_values(["site", "count", "event"], ascending=[True, False, True])
+    by_site: dict[str, dict[str, int]] = {}
+    for site, event, count in pairs.itertuples(index=False):
+        by_site.setdefault(site, {})[event] = int(count)
     summary.index = summary.index.astype("str")
+    summary["events"] = pd.Series(
+        [by_site.get(site, {}) for site in summary.index], index=summary.index, dtype=object
+    )
     summary.index.name = "site"
     summary = summary.reset_index()
     columns = [

@@ -100,11 +100,11 @@ def readiness(
     >>> table.set_index("check").loc["profile", ["status", "reason"]].tolist()
     ['fail', 'profile lists no supports']
     """
-    from rtt_topology.history import cluster_sites, periods
+    from rtt_topology.history import cluster_sites, event_pairs, periods
 
     validate_beacon_frame(beacons)
     clusters = set(cluster_sites(beacons))
-    beacons = beacons[~beacons["site"].astype(str).isin(clusters)]
+    beacons = beacons[~beacons["site"].isin(clusters)]
     moment = _at(beacons, at)
     if at is not None and moment is not None:
         # Only what had arrived by then counts.
@@ -113,12 +113,14 @@ def readiness(
     # The cadence check measures what the beacons do, whatever the profile says.
     measured = periods(beacons)
     sites = [s for s in table.index if s not in clusters]
-    by_site = beacons.groupby(beacons["site"].astype(str), observed=True)
-    last_seen = by_site["ts"].max()
-    events = beacons.groupby(
-        [beacons["site"].astype(str), beacons["event"].astype(str)], observed=True
-    ).size()
-    sources = by_site["source"].agg(lambda s: sorted(set(s.astype(str))))
+    # Group on the column as it is (categorical codes), then key the small results by text.
+    last_seen = {
+        str(site): ts for site, ts in beacons.groupby("site", observed=True)["ts"].max().items()
+    }
+    events = event_pairs(beacons).to_dict()
+    sources: dict[str, set[str]] = {}
+    for site, source in beacons[["site", "source"]].drop_duplicates().itertuples(index=False):
+        sources.setdefault(str(site), set()).add(str(source))
     rows: list[dict[str, Any]] = []
 
     def add(site: str, check: str, status: str, reason: str) -> None:
@@ -127,7 +129,7 @@ def readiness(
     low, high = _CADENCE_S[0] * (1 - _TOLERANCE), _CADENCE_S[1] * (1 + _TOLERANCE)
     for site in sites:
         period = float(table.loc[site, "period_s"])
-        if site not in last_seen.index:
+        if site not in last_seen:
             add(site, "periodic_beacons", "fail", "no beacons")
         elif measured.loc[site, "period_from"] == "inferred":
             every = float(measured.loc[site, "period_s"])
@@ -147,14 +149,14 @@ def readiness(
             add(site, "profile", "fail", "profile lists no supports")
         else:
             add(site, "profile", "pass", "supports " + ", ".join(profile.supports))
-        if site in last_seen.index and moment is not None:
+        if site in last_seen and moment is not None:
             age = (moment - last_seen[site]).total_seconds()
             ok = age <= 2 * period
             add(site, "recent_beacons", "pass" if ok else "fail",
                 f"last beacon {age:.0f} s before {moment:%Y-%m-%d %H:%M:%S} UTC")  # fmt: skip
         else:
             add(site, "recent_beacons", "fail", "no beacons")
-        if site in sources.index and any(s.endswith(_LOG_SUFFIXES) for s in sources[site]):
+        if any(source.endswith(_LOG_SUFFIXES) for source in sources.get(site, ())):
             add(site, "logs", "pass", "beacons read from its service log")
         else:
             add(site, "logs", "unknown", "no log of this service was read")

@@ -8,7 +8,7 @@ import pytest
 
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.errors import InputError
-from rtt_topology.history import event_counts, intervals, service_summary
+from rtt_topology.history import event_counts, event_pairs, intervals, service_summary
 from rtt_topology.load import read_beacons
 
 
@@ -31,6 +31,18 @@ def test_event_counts(same_rows: dict[str, Path]) -> None:
     assert counts.loc["auth-service", "heartbeat"] == 2
     assert counts.loc["auth-service", "startup"] == 1
     assert counts.loc["dc-east", "heartbeat"] == 0
+
+
+def test_event_counts_match_a_text_crosstab() -> None:
+    beacons, _ = read_beacons(Path(__file__).parent.parent / "fixtures" / "demo" / "beacons")
+    expected = pd.crosstab(beacons["site"].astype(str), beacons["event"].astype(str))
+    expected.index.name = "site"
+    expected.columns.name = None
+    pd.testing.assert_frame_equal(event_counts(beacons), expected.astype("int64"))
+    pairs = event_pairs(beacons)
+    assert pairs.sum() == len(beacons)
+    assert (pairs > 0).all()
+    assert pairs.to_dict() == {k: v for k, v in expected.stack().items() if v}
 
 
 def test_service_summary(same_rows: dict[str, Path]) -> None:
