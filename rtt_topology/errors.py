@@ -10,22 +10,40 @@ keeps working around our calls::
     ├── LoadError (ValueError)            a file could not be read as what it claims
     │   ├── FormatError                   unknown or mismatched format
     │   └── StrictLoadError               strict load refused records or files
-    └── SourceNotFoundError (FileNotFoundError)
-                                          a file, directory or glob matched nothing
+    ├── SourceNotFoundError (FileNotFoundError)
+    │                                     a file, directory or glob matched nothing
+    └── ClientError                       talking to an RTT server failed (request, response,
+        │                                 attempts)
+        ├── ApiError                      an error status or {"error": ...} body (status_code,
+        │                                 error)
+        ├── ConnectionFailedError (ConnectionError)
+        │   │                             no answer: refused, dropped, DNS/TLS, after retries
+        │   └── RequestTimeoutError (TimeoutError)
+        │                                 no answer within the timeout, after retries
+        └── BadResponseError (ValueError) an answer that is not the expected RTT answer
 
-Errors carry their context as attributes (``path``, ``line``, ``field``) so a
-caller can act on them without parsing the message.
+Errors carry their context as attributes (``path``, ``line``, ``field``; ``request``,
+``response``) so a caller can act on them without parsing the message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
+    "ApiError",
+    "BadResponseError",
+    "ClientError",
+    "ConnectionFailedError",
     "FormatError",
     "InputError",
     "LoadError",
     "RecordError",
+    "RequestTimeoutError",
     "RttTopologyError",
     "SourceNotFoundError",
     "StrictLoadError",
@@ -133,3 +151,67 @@ class SourceNotFoundError(RttTopologyError, FileNotFoundError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+class ClientError(RttTopologyError):
+    """Talking to an RTT server failed.
+
+    Parameters
+    ----------
+    message
+        The whole message, naming the method and URL.
+    request
+        The ``httpx.Request`` sent (``None`` if none was built).
+    response
+        The ``httpx.Response`` received, its body read (``None`` if none came).
+    attempts
+        How many times the request was sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.attempts = attempts
+        super().__init__(message)
+
+
+class ApiError(ClientError):
+    """The server answered with an HTTP error status or an ``{"error": ...}`` body.
+
+    ``status_code`` is the HTTP status; ``error`` the body's error code
+    (``invalid_request``, ``invalid_profile``, ``not_found``...) or ``None`` when
+    the body carries none (an HTML error page, a proxy's answer).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error: str | None,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+        attempts: int = 1,
+    ) -> None:
+        self.status_code = status_code
+        self.error = error
+        super().__init__(message, request=request, response=response, attempts=attempts)
+
+
+class ConnectionFailedError(ClientError, ConnectionError):
+    """No answer came: connection refused or dropped, DNS or TLS failure, after retries."""
+
+
+class RequestTimeoutError(ConnectionFailedError, TimeoutError):
+    """No answer came within the timeout, after retries."""
+
+
+class BadResponseError(ClientError, ValueError):
+    """An answer that is not the expected RTT answer: not JSON, wrong shape, a redirect."""

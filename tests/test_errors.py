@@ -23,6 +23,9 @@ from rtt_topology.errors import (
         (FormatError("a.jsonl", "binary"), ValueError),
         (StrictLoadError("a.jsonl", "refused"), ValueError),
         (SourceNotFoundError("a.jsonl"), FileNotFoundError),
+        (errors.ConnectionFailedError("POST /x: refused"), ConnectionError),
+        (errors.RequestTimeoutError("POST /x: timed out"), TimeoutError),
+        (errors.BadResponseError("POST /x: not JSON"), ValueError),
     ],
 )
 def test_every_error_is_ours_and_builtin(error: Exception, builtin: type[Exception]) -> None:
@@ -52,6 +55,7 @@ def test_strict_error_carries_report() -> None:
 
 def test_exported_names() -> None:
     assert errors.__all__ == [
-        "FormatError", "InputError", "LoadError", "RecordError", "RttTopologyError",
+        "ApiError", "BadResponseError", "ClientError", "ConnectionFailedError", "FormatError",
+        "InputError", "LoadError", "RecordError", "RequestTimeoutError", "RttTopologyError",
         "SourceNotFoundError", "StrictLoadError",
     ]  # fmt: skip
