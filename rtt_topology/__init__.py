@@ -18,15 +18,22 @@ from rtt_topology._version import __version__
 if TYPE_CHECKING:
     from rtt_topology.cadence import cadence_changes
     from rtt_topology.changepoints import change_points, detect_changes
+    from rtt_topology.client import AsyncRTTClient, RTTClient
     from rtt_topology.columns import BEACON_COLUMNS, empty_beacon_frame, validate_beacon_frame
     from rtt_topology.corridors import check_corridors, load_corridors, observed_paths
     from rtt_topology.demo import generate_demo, write_scaled_beacons
     from rtt_topology.drift import drift_event_counts, drift_events, drift_kinds
+    from rtt_topology.emitter import HeartbeatEmitter
     from rtt_topology.errors import (
+        ApiError,
+        BadResponseError,
+        ClientError,
+        ConnectionFailedError,
         FormatError,
         InputError,
         LoadError,
         RecordError,
+        RequestTimeoutError,
         RttTopologyError,
         SourceNotFoundError,
         StrictLoadError,
@@ -34,6 +41,7 @@ if TYPE_CHECKING:
     from rtt_topology.graph import build_graph, validate_graph
     from rtt_topology.history import event_counts, intervals, periods, restarts, service_summary
     from rtt_topology.impact import root_causes
+    from rtt_topology.incidents import find_incidents
     from rtt_topology.io import (
         from_node_link,
         graph_from_frames,
@@ -73,8 +81,19 @@ if TYPE_CHECKING:
         topology_payload,
         validate_payload,
     )
+    from rtt_topology.plots import (
+        plot_cadence_histogram,
+        plot_coherence,
+        plot_drift,
+        plot_drift_heatmap,
+        plot_heartbeat_frequency,
+        plot_swimlane,
+        plot_topology,
+        plot_triad_census,
+    )
     from rtt_topology.readiness import readiness_summary
     from rtt_topology.reconciliation import GraphDiff, Reconciliation, diff_graphs, reconcile
+    from rtt_topology.report import Report, build_report
     from rtt_topology.rules import load_baseline, load_rules, write_baseline
     from rtt_topology.schemas import Beacon, Profile, Structure
     from rtt_topology.sdk import (
@@ -181,24 +200,52 @@ _EXPORTS: dict[str, str] = {
     "create_profile": "rtt_topology.sdk",
     "create_session_id": "rtt_topology.sdk",
     "validate_profile": "rtt_topology.sdk",
+    "RTTClient": "rtt_topology.client",
+    "AsyncRTTClient": "rtt_topology.client",
+    "HeartbeatEmitter": "rtt_topology.emitter",
+    "ApiError": "rtt_topology.errors",
+    "BadResponseError": "rtt_topology.errors",
+    "ClientError": "rtt_topology.errors",
+    "ConnectionFailedError": "rtt_topology.errors",
+    "RequestTimeoutError": "rtt_topology.errors",
+    "find_incidents": "rtt_topology.incidents",
+    "Report": "rtt_topology.report",
+    "build_report": "rtt_topology.report",
+    "plot_cadence_histogram": "rtt_topology.plots",
+    "plot_coherence": "rtt_topology.plots",
+    "plot_drift": "rtt_topology.plots",
+    "plot_drift_heatmap": "rtt_topology.plots",
+    "plot_heartbeat_frequency": "rtt_topology.plots",
+    "plot_swimlane": "rtt_topology.plots",
+    "plot_topology": "rtt_topology.plots",
+    "plot_triad_census": "rtt_topology.plots",
 }
 
 __all__ = [
     "BEACON_COLUMNS",
     "STATES",
+    "ApiError",
+    "AsyncRTTClient",
+    "BadResponseError",
     "Beacon",
     "BeaconLoad",
+    "ClientError",
+    "ConnectionFailedError",
     "Decomposition",
     "FormatError",
     "GraphDiff",
+    "HeartbeatEmitter",
     "InputError",
     "LoadError",
     "LoadReport",
     "Profile",
     "ProfileLoad",
+    "RTTClient",
     "Reconciliation",
     "RecordError",
     "Reject",
+    "Report",
+    "RequestTimeoutError",
     "RttTopologyError",
     "SourceNotFoundError",
     "StrictLoadError",
@@ -209,6 +256,7 @@ __all__ = [
     "build_beacon_payload",
     "build_corridor_payload",
     "build_graph",
+    "build_report",
     "build_topology_payload",
     "build_validate_payload",
     "cadence_changes",
@@ -228,6 +276,7 @@ __all__ = [
     "edges_from_spans",
     "empty_beacon_frame",
     "event_counts",
+    "find_incidents",
     "flips",
     "from_node_link",
     "generate_demo",
@@ -241,6 +290,14 @@ __all__ = [
     "observed_paths",
     "parse_payload",
     "periods",
+    "plot_cadence_histogram",
+    "plot_coherence",
+    "plot_drift",
+    "plot_drift_heatmap",
+    "plot_heartbeat_frequency",
+    "plot_swimlane",
+    "plot_topology",
+    "plot_triad_census",
     "profiles_frame",
     "read_beacons",
     "read_node_link",

@@ -15,7 +15,7 @@ ProgressOption = bool | ProgressCallback
 
 @contextmanager
 def progress_reporter(
-    progress: ProgressOption, total: int, description: str
+    progress: ProgressOption, total: int, description: str, *, unit: str = "bytes"
 ) -> Iterator[Callable[[int, str], None]]:
     """Yield ``advance(amount, label)`` that feeds the chosen progress display.
 
@@ -31,6 +31,8 @@ def progress_reporter(
         The amount of work, in the callback's units.
     description
         What is being done, shown before the bar.
+    unit
+        ``"bytes"`` (the bar shows sizes) or ``"steps"`` (it shows ``done/total``).
 
     Examples
     --------
@@ -49,6 +51,7 @@ def progress_reporter(
         from rich.progress import (
             BarColumn,
             DownloadColumn,
+            MofNCompleteColumn,
             Progress,
             TextColumn,
             TimeRemainingColumn,
@@ -58,7 +61,7 @@ def progress_reporter(
         bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            DownloadColumn() if unit == "bytes" else MofNCompleteColumn(),
             TimeRemainingColumn(),
             console=console,
             transient=True,

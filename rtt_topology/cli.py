@@ -61,8 +61,23 @@ def cli() -> None:
 @click.option("--services", type=click.IntRange(min=8), default=40, show_default=True)
 @click.option("--compress", is_flag=True, help="Write beacon files gzip-compressed.")
 @click.option("--quiet", "-q", is_flag=True, help="Only print where the files are.")
-def demo(out: Path, seed: int, hours: float, services: int, compress: bool, quiet: bool) -> None:
-    """Generate the demo datacenter (beacons, profiles, traces, ground truth) and summarise it."""
+@click.option(
+    "--report/--no-report",
+    "with_report",
+    default=True,
+    show_default=True,
+    help="Also write the offline report of the demo datacenter (OUT/report.html).",
+)
+def demo(
+    out: Path,
+    seed: int,
+    hours: float,
+    services: int,
+    compress: bool,
+    quiet: bool,
+    with_report: bool,
+) -> None:
+    """Generate the demo datacenter (beacons, profiles, traces, ground truth) and its report."""
     from rtt_topology.demo import generate_demo
 
     manifest = generate_demo(out, seed=seed, hours=hours, services=services, compress=compress)
@@ -77,6 +92,20 @@ def demo(out: Path, seed: int, hours: float, services: int, compress: bool, quie
         f"{len(manifest.ground_truth.incidents)} injected incidents"
     )
     click.echo(f"ground truth of the injected incidents: {out / 'ground_truth.json'}")
+    if with_report:
+        from rtt_topology.report import build_report
+
+        report = build_report(
+            out / "beacons",
+            out / "profiles",
+            out / "traces",
+            rules=out / "rules.yaml",
+            corridors=out / "corridors.yaml",
+            title="RTT datacenter report: demo datacenter",
+            progress=_progress_wanted(),
+        )
+        path = report.write(out / "report.html")
+        click.echo(f"report: {path} (open it in a browser; it works offline)")
 
 
 @cli.command()
@@ -572,6 +601,252 @@ def diagnose(body: Path, as_json: bool) -> None:
             click.echo(f"  note: {note}")
     if result.status != "ok":
         raise click.exceptions.Exit(EXIT_FAILURE)
+
+
+_SEND_METHODS = {"beacon", "validate", "corridor", "topology"}
+
+
+@cli.command()
+@click.argument(
+    "endpoint", type=click.Choice(["validate", "corridor", "topology", "beacon", "profile"])
+)
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--site", "-s", help="The site, for profile (required there).")
+@click.option("--base-url", help="Server base URL [default: $RTT_BASE_URL, else upstream's].")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to connect and for each read.",
+)
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Print the method, URL and JSON body; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def send(
+    endpoint: str,
+    file: Path | None,
+    site: str | None,
+    base_url: str | None,
+    timeout_s: float,
+    retries: int,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Send a JSON body to an RTT server and print the answer.
+
+    FILE holds the body: a beacon, a profile (with --site; without FILE, the site's
+    profile is fetched), or a /validate, /corridor or /topology body (see the
+    payload command). Exit 0 on ok and not_available, 1 on an error answer or no
+    answer, 2 on bad usage or input.
+    """
+    from rtt_topology.client import ProfileAnswer, RTTClient, prepare_request
+    from rtt_topology.errors import InputError
+    from rtt_topology.load.records import loads_strict
+
+    if (endpoint == "profile") != (site is not None):
+        raise click.UsageError("--site is required for profile, and only for profile")
+    if file is None and endpoint != "profile":
+        raise click.UsageError(f"{endpoint} needs a FILE with the JSON body")
+    method = endpoint if endpoint in _SEND_METHODS else "get_profile"
+    body = None
+    if file is not None:
+        method = "set_profile" if endpoint == "profile" else endpoint
+        try:
+            body = loads_strict(file.read_bytes())
+        except RttTopologyError as exc:
+            raise _BadInput(f"{file}: {exc}") from exc
+    try:
+        prepared = prepare_request(method, body, site=site, base_url=base_url)  # type: ignore[arg-type]
+    except InputError as exc:
+        raise _BadInput(str(exc)) from exc
+    if dry_run:
+        click.echo(prepared.describe())
+        return
+    with RTTClient(base_url, timeout_s=timeout_s, retries=retries) as client:
+        if method == "get_profile":
+            answer: Any = client.get_profile(site or "")
+        elif method == "set_profile":
+            answer = client.set_profile(site or "", body)
+        else:
+            answer = getattr(client, method)(body)
+    if as_json:
+        _echo_json(answer.model_dump(mode="json", exclude_none=True))
+    elif isinstance(answer, ProfileAnswer):
+        if answer.profile is None:
+            click.echo(f"{answer.site}: no profile registered")
+        else:
+            _echo_json(answer.profile.to_dict())
+    elif answer.status in ("ok", "not_available"):
+        message = getattr(answer, "message", None)
+        click.echo(f"{prepared.method} {prepared.url}: {answer.status}"
+                   + (f" ({message})" if message else ""))  # fmt: skip
+    else:
+        _echo_json(answer.model_dump(mode="json", exclude_none=True))
+
+
+# ---- code to paste into rtt_topology/cli.py (before _print_summary) ----
+@cli.command("metrics")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--profiles", "-p", help="Profiles: a file, directory or glob.")
+@click.option(
+    "--traces", "-t", multiple=True, help="Trace exports (edge metrics, corridors; repeatable)."
+)
+@click.option(
+    "--corridors", "-c", "corridors_path", help="Declared corridors file (needs --traces)."
+)
+@click.option(
+    "--at", "at", help="The moment described (ISO 8601 with offset); default: the last beacon."
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a node_exporter textfile (*.prom) atomically instead of printing.",
+)
+def metrics_command(
+    sources: Sequence[str],
+    profiles: str | None,
+    traces: Sequence[str],
+    corridors_path: str | None,
+    at: str | None,
+    output: Path | None,
+) -> None:
+    """Print the Prometheus metrics of beacons, profiles and traces, or write a textfile.
+
+    SOURCES are beacon files, directories or globs.
+    """
+    from rtt_topology._timestamps import instant_ns
+    from rtt_topology.graph import build_graph
+    from rtt_topology.load import read_beacons, read_profiles
+    from rtt_topology.load.traces import read_traces
+    from rtt_topology.metrics import exposition, write_textfile
+
+    try:
+        instant_ns(at, "--at")
+    except RttTopologyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from exc
+    if corridors_path and not traces:
+        raise click.UsageError("--corridors needs --traces: corridors are checked against them")
+    progress = _progress_wanted()
+    beacons = read_beacons(_one_or_many(sources), progress=progress).beacons
+    profile_map = read_profiles(profiles).profiles if profiles else None
+    spans = read_traces(_one_or_many(traces), end=at, progress=progress).spans if traces else None
+    G = build_graph(beacons, profile_map, spans=spans, end=at)
+    results = None
+    if corridors_path and spans is not None:
+        from rtt_topology.corridors import check_corridors, load_corridors, observed_paths
+
+        results = check_corridors(load_corridors(corridors_path), observed_paths(spans))
+    if output is None:
+        click.echo(exposition(beacons, profile_map, G, at=at, corridors=results), nl=False)
+        return
+    try:
+        write_textfile(output, beacons, profile_map, G, at=at, corridors=results)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("grafana-dashboard")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (atomically); default: print.",
+)
+@click.option("--title", default="RTT-Inside", show_default=True, help="Dashboard title.")
+@click.option(
+    "--datasource",
+    default="${DS_PROMETHEUS}",
+    show_default=True,
+    help="Prometheus data source: an import input ${NAME}, or a data source uid.",
+)
+def grafana_dashboard(output: Path | None, title: str, datasource: str) -> None:
+    """Print or write a Grafana dashboard (import JSON) over the metrics of `metrics`."""
+    from rtt_topology.grafana import dashboard_json, write_dashboard
+
+    if output is None:
+        click.echo(dashboard_json(title=title, datasource=datasource), nl=False)
+        return
+    try:
+        write_dashboard(output, title=title, datasource=datasource)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {output}", err=True)
+
+
+_REPORT_FORMATS = ("html", "md", "json")
+
+
+@cli.command("report")
+@_inputs
+@click.option("--rules", "-r", "rules_path", help="Rules file (YAML or JSON).")
+@click.option("--corridors", "-c", "corridors_path", help="Declared corridors file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_REPORT_FORMATS),
+    help="Output format; by default from the suffix of --output, else html.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (Markdown figures go to <name>_files beside it); default: stdout.",
+)  # fmt: skip
+@click.option("--top", "top_n", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Rows kept per table.")  # fmt: skip
+@click.option("--bucket", default="5min", show_default=True, help="Time bucket (pandas frequency).")
+@click.option("--title", default="RTT datacenter report", show_default=True, help="Report title.")
+def report_command(
+    beacons: Sequence[str],
+    profiles: str | None,
+    traces: Sequence[str],
+    start: str | None,
+    end: str | None,
+    rules_path: str | None,
+    corridors_path: str | None,
+    fmt: str | None,
+    output: Path | None,
+    top_n: int,
+    bucket: str,
+    title: str,
+) -> None:
+    """Write the offline datacenter report: one self-contained HTML page (or Markdown, JSON)."""
+    from rtt_topology.report import FORMATS, build_report
+
+    if not (beacons or profiles or traces):
+        raise click.UsageError("give at least one of --beacons, --profiles, --traces")
+    chosen = fmt or (FORMATS.get(output.suffix.lower()) if output is not None else None)
+    if chosen is None:
+        if output is not None:
+            raise click.UsageError(
+                f"cannot tell the format from {output.name!r}: use .html, .md or .json, "
+                "or pass --format"
+            )
+        chosen = "html"
+    result = build_report(
+        list(beacons) or None,
+        profiles,
+        list(traces) or None,
+        rules=rules_path,
+        corridors=corridors_path,
+        start=start,
+        end=end,
+        bucket=bucket,
+        top_n=top_n,
+        title=title,
+        progress=_progress_wanted(),
+    )
+    if output is None:
+        text = {"html": result.to_html, "md": result.to_markdown, "json": result.to_json}[chosen]()
+        click.echo(text)
+        return
+    path = result.write(output, format=chosen)  # type: ignore[arg-type]
+    found = len(result.analysis.incidents) if result.analysis is not None else 0
+    click.echo(f"wrote {path} ({chosen}): {len(result.sections)} sections, {found} incidents")
 
 
 def _print_summary(

@@ -311,3 +311,31 @@ def test_diagnose_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
     code, _, err = run(capsys, "diagnose", str(bad))
     assert code == 2
     assert "not a key" in err
+
+
+def test_metrics_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out = tmp_path / "rtt.prom"
+    code, _, err = run(
+        capsys, "metrics", str(FIXTURE / "beacons"), "-p", str(FIXTURE / "profiles"),
+        "-t", str(FIXTURE / "traces" / "otlp.jsonl"), "-c", str(FIXTURE / "corridors.yaml"),
+        "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    text = out.read_text()
+    assert 'rtt_beacons_total{cluster="dc-east"}' in text
+    names = {f.name for f in text_string_to_metric_families(text)}
+    assert {"rtt_beacons", "rtt_drift_events", "rtt_service_state"} <= names
+    code, _, err = run(capsys, "metrics", str(FIXTURE / "beacons"), "--at", "2026-01-19T03:00:00")
+    assert code == 2, err
+
+
+def test_grafana_dashboard_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "d.json"
+    code, _, err = run(capsys, "grafana-dashboard", "-o", str(target))
+    assert code == 0, err
+    code, out, _ = run(capsys, "grafana-dashboard")
+    assert code == 0
+    assert out == target.read_text()
+    assert json.loads(out)["panels"]

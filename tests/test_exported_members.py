@@ -25,7 +25,11 @@ PUBLIC = [
     "triadic_census", "load_rules", "load_baseline", "write_baseline", "load_corridors",
     "observed_paths", "check_corridors", "validate_payload", "corridor_payload",
     "topology_payload", "parse_payload", "diagnose", "build_validate_payload",
-    "build_corridor_payload", "build_topology_payload",
+    "build_corridor_payload", "build_topology_payload", "find_incidents", "Report",
+    "build_report", "plot_cadence_histogram", "plot_coherence", "plot_drift",
+    "plot_drift_heatmap", "plot_heartbeat_frequency", "plot_swimlane", "plot_topology",
+    "plot_triad_census", "RTTClient", "AsyncRTTClient", "HeartbeatEmitter", "ApiError",
+    "BadResponseError", "ClientError", "ConnectionFailedError", "RequestTimeoutError",
 ]  # fmt: skip
 
 
@@ -55,6 +59,9 @@ def test_unknown_attribute() -> None:
         "rtt_topology.impact", "rtt_topology.coherence", "rtt_topology.readiness",
         "rtt_topology.triads", "rtt_topology.rules", "rtt_topology.corridors",
         "rtt_topology.payloads", "rtt_topology.validator", "rtt_topology.demo.policy",
+        "rtt_topology.incidents", "rtt_topology.report", "rtt_topology.plots",
+        "rtt_topology.client", "rtt_topology.emitter", "rtt_topology.metrics",
+        "rtt_topology.grafana",
     ],
 )  # fmt: skip
 def test_modules_declare_all(module: str) -> None:
