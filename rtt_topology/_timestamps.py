@@ -25,6 +25,7 @@ __all__ = [
     "NAIVE_REASON",
     "TS_TYPE",
     "Instant",
+    "aware_utc",
     "instant_ns",
     "parse_ts_array",
     "parse_ts_scalar",
@@ -146,6 +147,51 @@ def parse_ts_scalar(value: str, *, assume_utc: bool = False) -> datetime:
         raise ValueError(reasons[0])
     out: datetime = parsed.cast(pa.timestamp("us", tz="UTC"), safe=False)[0].as_py()
     return out.replace(tzinfo=UTC)
+
+
+def aware_utc(value: Instant | None, name: str) -> datetime | None:
+    """Return a window bound or a moment as an aware UTC datetime.
+
+    Parameters
+    ----------
+    value
+        ISO 8601 text with an offset, or an aware datetime or Timestamp; ``None``
+        passes through.
+    name
+        The parameter or option, named in the error.
+
+    Raises
+    ------
+    InputError
+        Naming ``name`` and the value, if it is not a timestamp or has no time zone.
+
+    Examples
+    --------
+    >>> aware_utc("2026-01-19T17:00:00+02:00", "start")
+    datetime.datetime(2026, 1, 19, 15, 0, tzinfo=datetime.timezone.utc)
+    >>> aware_utc("2026-01-19T17:00:00", "start")
+    Traceback (most recent call last):
+    ...
+    rtt_topology.errors.InputError: start: '2026-01-19T17:00:00' has no UTC offset; add one, ...
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_ts_scalar(value)
+        except ValueError as exc:
+            if str(exc) == NAIVE_REASON:
+                raise InputError(
+                    f"{name}: {value!r} has no UTC offset; add one, such as Z or +02:00"
+                ) from exc
+            raise InputError(f"{name}: {value!r}: {exc}") from exc
+    if not isinstance(value, datetime):
+        raise InputError(
+            f"{name}: expected a datetime or an ISO 8601 string, not {type(value).__name__}"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(f"{name} must be timezone-aware (or an ISO 8601 string with offset)")
+    return pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
 
 
 def instant_ns(value: Instant | None, name: str) -> int | None:

@@ -36,7 +36,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from rtt_topology._timestamps import parse_ts_scalar
+from rtt_topology._timestamps import aware_utc
 from rtt_topology._version import __version__
 from rtt_topology.contract import (
     EDGE_ATTRIBUTES,
@@ -61,16 +61,6 @@ __all__ = [
 EDGE_TABLE_COLUMNS: tuple[str, ...] = ("caller", "callee", "kind", "calls", "errors")
 
 _SAMPLE_IDS = 5
-
-
-def _as_utc(value: datetime | str | pd.Timestamp | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return parse_ts_scalar(value)
-    if value.tzinfo is None:
-        raise InputError(f"{name} must be timezone-aware (or an ISO 8601 string with offset)")
-    return pd.Timestamp(value).tz_convert("UTC").to_pydatetime()
 
 
 def _plain(value: Any) -> Any:
@@ -281,7 +271,7 @@ def build_graph(
     >>> G.nodes["db"]["traced"], G.nodes["db"]["declared"], G.edges["api", "db"]["error_rate"]
     (True, False, 0.08333333333333333)
     """
-    window_start, window_end = _as_utc(start, "start"), _as_utc(end, "end")
+    window_start, window_end = aware_utc(start, "start"), aware_utc(end, "end")
     if window_start and window_end and window_start >= window_end:
         raise InputError(f"empty window: start {window_start} is not before end {window_end}")
     inputs: list[str] = []

@@ -120,7 +120,7 @@ class Flow(_Open):
     to: str
     calls: int | None = Field(default=None, ge=0)
     errors: int | None = Field(default=None, ge=0)
-    p95_ms: float | None = None
+    p95_ms: float | None = Field(default=None, ge=0)
     kind: str | None = None
     provenance: str | None = None
 
@@ -169,12 +169,12 @@ class CorridorFlow(_Open):
     """One route of ``/corridor``: ``{"path", "latency_ms"}`` and ours."""
 
     path: list[str] = Field(min_length=1)
-    latency_ms: float | None = None
+    latency_ms: float | None = Field(default=None, ge=0)
     source: Literal["observed", "declared"] | None = None
     name: str | None = None
     calls: int | None = Field(default=None, ge=0)
-    latency_p50_ms: float | None = None
-    latency_p95_ms: float | None = None
+    latency_p50_ms: float | None = Field(default=None, ge=0)
+    latency_p95_ms: float | None = Field(default=None, ge=0)
 
 
 class CorridorPayload(BaseModel):

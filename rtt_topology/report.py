@@ -36,6 +36,7 @@ import pandas as pd
 
 from rtt_topology._progress import ProgressOption, progress_reporter
 from rtt_topology._report_model import Facts, FigureBlock, Note, Section, TableBlock
+from rtt_topology._timestamps import aware_utc
 from rtt_topology._version import __version__
 from rtt_topology.errors import InputError
 
@@ -337,7 +338,8 @@ def build_report(
     Raises
     ------
     InputError
-        If no input is given, ``top_n`` is not positive or no beacon file could be read.
+        If no input is given, ``top_n`` is not positive, ``start`` or ``end`` is
+        not an aware moment, the window is empty, or no beacon file could be read.
     LoadError, SourceNotFoundError
         If an input file cannot be read or found.
 
@@ -366,6 +368,9 @@ def build_report(
         raise InputError("a report needs at least one of beacons, profiles or traces")
     if top_n < 1:
         raise InputError(f"top_n must be at least 1, got {top_n!r}")
+    start, end = aware_utc(start, "start"), aware_utc(end, "end")
+    if start is not None and end is not None and start >= end:
+        raise InputError(f"empty window: start {start} is not before end {end}")
     steps = 4 + 11 + 9  # loads and graph, analyses (at most), sections
     done = 0
     with progress_reporter(progress, steps, "report", unit="steps") as advance:

@@ -102,6 +102,43 @@ def test_errors_are_one_line(
     got, _, err = run(capsys, *args)
     assert got == code
     assert message in err
+
+
+NAIVE = "start: '2026-01-19T01:00:00' has no UTC offset; add one, such as Z or +02:00"
+
+
+@pytest.mark.parametrize("command", ["report", "graph", "payload"])
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (["--from", "2026-01-19T01:00:00"], NAIVE),
+        (["--from", "yesterday"], "start: 'yesterday': not an ISO 8601 timestamp"),
+        (
+            ["--from", "2026-01-19T03:00:00Z", "--to", "2026-01-19T01:00:00Z"],
+            "empty window: start 2026-01-19 03:00:00+00:00 is not before end",
+        ),
+    ],
+)
+def test_bad_windows_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    command: str,
+    window: list[str],
+    message: str,
+) -> None:
+    head = ["payload", "topology"] if command == "payload" else [command]
+    args = [
+        *head,
+        "--beacons",
+        str(FIXTURE / "beacons"),
+        *window,
+        "-o",
+        str(tmp_path / ("out.html" if command == "report" else "out.json")),
+    ]
+    got, _, err = run(capsys, *args)
+    assert got == 1, err
+    assert err.startswith("error: ")
+    assert message in err
     assert "Traceback" not in err
 
 

@@ -547,7 +547,11 @@ def test_window_restricts_spans_and_drops_links() -> None:
 
 @pytest.mark.parametrize(
     ("start", "match"),
-    [("yesterday", "start: not an ISO 8601"), (datetime(2023, 1, 1), "naive"), (5, "expected")],
+    [
+        ("yesterday", "start: 'yesterday': not an ISO 8601"),
+        (datetime(2023, 1, 1), "must be timezone-aware"),
+        (5, "expected"),
+    ],
 )
 def test_window_arguments_are_checked(start: Any, match: str) -> None:
     with pytest.raises(InputError, match=match):

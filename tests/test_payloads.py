@@ -74,6 +74,8 @@ def test_shipped_schemas_are_the_generated_ones() -> None:
         ({"graph": {"a": ["b", "b"], "b": []}}, None, "lists a callee twice"),
         ({"system_map": {}, "flows": [{"to": "b"}]}, None, "flows.0.from"),
         ({"flows": [{"path": []}]}, None, "flows.0.path"),
+        ({"flows": [{"path": ["a", "b"], "latency_ms": -3}]}, None, "flows.0.latency_ms"),
+        ({"system_map": {}, "flows": [{"from": "a", "to": "b", "p95_ms": -1}]}, None, "p95_ms"),
         ({"system_map": {}, "extra": 1}, None, "extra"),
         ({"nothing": 1}, None, "cannot tell the endpoint"),
         ({"graph": {}}, "status", "unknown endpoint"),

@@ -161,7 +161,7 @@ import pandas as pd
 import pyarrow as pa
 
 from rtt_topology._progress import ProgressOption
-from rtt_topology._timestamps import parse_ts_scalar
+from rtt_topology._timestamps import aware_utc
 from rtt_topology.errors import FormatError, InputError, LoadError
 from rtt_topology.load.report import FileStats, LoadReport
 from rtt_topology.load.sources import (
@@ -290,21 +290,6 @@ class TraceLoad(NamedTuple):
     spans: pd.DataFrame
     edges: pd.DataFrame
     report: TraceReport
-
-
-def _when(value: datetime | str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            return parse_ts_scalar(value)
-        except ValueError as exc:
-            raise InputError(f"{name}: {exc}") from exc
-    if not isinstance(value, datetime):
-        raise InputError(f"{name}: expected a datetime or an ISO 8601 string")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InputError(f"{name}: naive datetime; give a timezone-aware one")
-    return value
 
 
 def _parse_line(raw: bytes, lineno: int, forced: str | None, sink: SpanSink) -> str | None:
@@ -546,7 +531,7 @@ def read_traces(
     """
     if format is not None and format not in TRACE_FORMATS:
         raise InputError(f"unknown format {format!r}: use one of {', '.join(TRACE_FORMATS)}")
-    window = (_when(start, "start"), _when(end, "end"))
+    window = (aware_utc(start, "start"), aware_utc(end, "end"))
     report = TraceReport()
     parts: list[tuple[str, list[Any]]] = []
     links: list[tuple[str, str, int, int, str]] = []
