@@ -78,6 +78,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from rtt_topology._memo import memoized
 from rtt_topology._timestamps import Instant, instant_ns, utc_index
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
@@ -265,6 +266,7 @@ _UTC = pd.DatetimeTZDtype("ns", "UTC")
 _NO_SITES = pd.CategoricalDtype(pd.Index([], dtype="str"))
 
 
+@memoized(copy=True)
 def cadence(
     beacons: pd.DataFrame,
     profiles: Mapping[str, Profile] | None = None,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from rtt_topology._memo import memoized
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
@@ -230,6 +231,7 @@ def cluster_sites(beacons: pd.DataFrame) -> list[str]:
     return sorted(str(name) for name in sites[only])
 
 
+@memoized(copy=True)
 def periods(
     beacons: pd.DataFrame,
     profiles: Mapping[str, Profile] | None = None,
@@ -301,6 +303,7 @@ def periods(
     return indexed
 
 
+@memoized(copy=True)
 def main_event_rows(beacons: pd.DataFrame) -> np.ndarray:
     """Return the mask of the beacons of each site's most frequent event (its heartbeat).
 
@@ -321,6 +324,7 @@ def main_event_rows(beacons: pd.DataFrame) -> np.ndarray:
     return np.asarray(event == counts.reshape(-1, n_events).argmax(axis=1)[site])
 
 
+@memoized(copy=True)
 def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
     """Return the restarts of each service: new sessions and ``startup`` beacons.
 

@@ -66,6 +66,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from rtt_topology._memo import memoized
 from rtt_topology._timestamps import Instant, instant_ns, utc_index
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
@@ -153,6 +154,7 @@ def _check_options(
         raise InputError(f"flapping_window_s must be positive, not {window_s}")
 
 
+@memoized(copy=False)
 def _prepare(
     beacons: pd.DataFrame,
     profiles: Mapping[str, Profile] | None,
@@ -646,6 +648,7 @@ def _timeline_frame(prep: _Prepared, seg: _Segments) -> pd.DataFrame:
     )
 
 
+@memoized(copy=False)
 def _derived(
     beacons: pd.DataFrame,
     profiles: Mapping[str, Profile] | None,

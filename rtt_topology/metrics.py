@@ -114,6 +114,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
+from rtt_topology._memo import reuse
 from rtt_topology._version import __version__
 
 if TYPE_CHECKING:
@@ -336,7 +337,8 @@ class RttCollector(Collector):
         at: Instant | None = None,
         corridors: CorridorResults | None = None,
     ) -> None:
-        self._samples = _gather(beacons, profiles, G, at, corridors).samples
+        with reuse():  # the liveness and coherence samples share their derived tables
+            self._samples = _gather(beacons, profiles, G, at, corridors).samples
 
     def collect(self) -> Iterator[Metric]:
         """Yield the metric families that have samples."""

@@ -36,7 +36,7 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from rtt_topology._timestamps import parse_ts_scalar
+from rtt_topology._timestamps import aware_utc
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.schemas import Profile
 
@@ -57,13 +57,12 @@ _TOLERANCE = 0.1
 _LOG_SUFFIXES = (".log", ".txt", ".out", ".log.gz", ".txt.gz", ".out.gz")
 
 
-def _at(beacons: pd.DataFrame, at: datetime | str | None) -> pd.Timestamp | None:
+def _at(service_ts: pd.Series, at: datetime | str | None) -> pd.Timestamp | None:
+    """Return the moment of the checks: ``at``, or the last beacon of a service."""
     if at is None:
-        return None if beacons.empty else pd.Timestamp(beacons["ts"].max())
-    moment = parse_ts_scalar(at) if isinstance(at, str) else at
-    if moment.tzinfo is None:
-        raise ValueError("at must be timezone-aware")
-    return pd.Timestamp(moment).tz_convert("UTC")
+        return None if service_ts.empty else pd.Timestamp(service_ts.max())
+    moment = aware_utc(at, "at")
+    return None if moment is None else pd.Timestamp(moment)
 
 
 def readiness(
@@ -104,8 +103,9 @@ def readiness(
 
     validate_beacon_frame(beacons)
     clusters = set(cluster_sites(beacons))
-    beacons = beacons[~beacons["site"].isin(clusters)]
-    moment = _at(beacons, at)
+    # Every figure below is per site, so cluster rows can stay in the table (and the
+    # periods are the ones liveness derives); only the moment must ignore them.
+    moment = _at(beacons.loc[~beacons["site"].isin(clusters).to_numpy(), "ts"], at)
     if at is not None and moment is not None:
         # Only what had arrived by then counts.
         beacons = beacons[beacons["ts"] <= moment]

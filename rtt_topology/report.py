@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from rtt_topology._memo import reuse
 from rtt_topology._progress import ProgressOption, progress_reporter
 from rtt_topology._report_model import Facts, FigureBlock, Note, Section, TableBlock
 from rtt_topology._timestamps import aware_utc
@@ -373,7 +374,8 @@ def build_report(
         raise InputError(f"empty window: start {start} is not before end {end}")
     steps = 4 + 11 + 9  # loads and graph, analyses (at most), sections
     done = 0
-    with progress_reporter(progress, steps, "report", unit="steps") as advance:
+    # reuse(): the analyses share the periods, restarts and liveness segments they derive.
+    with progress_reporter(progress, steps, "report", unit="steps") as advance, reuse():
 
         def step(label: str) -> None:
             nonlocal done

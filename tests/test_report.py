@@ -110,6 +110,26 @@ def test_demo_report_names_each_injected_incident(demo_html: str) -> None:
     assert "webhook-worker (worker) -> api-gateway (edge)" in incidents
 
 
+def test_shared_derivations_change_no_result(demo_report: Report) -> None:
+    from rtt_topology.cadence import cadence, cadence_changes
+    from rtt_topology.liveness import states, timeline, uptime
+    from rtt_topology.readiness import readiness
+
+    a = demo_report.analysis
+    assert a is not None
+    assert a.beacons is not None
+    beacons, profiles = a.beacons, a.profiles
+    # Computed again here, outside the report's reuse() block: nothing is shared.
+    pd.testing.assert_frame_equal(a.states, states(beacons, profiles))
+    pd.testing.assert_frame_equal(a.timeline, timeline(beacons, profiles))
+    pd.testing.assert_frame_equal(a.uptime, uptime(beacons, profiles))
+    pd.testing.assert_frame_equal(a.cadence, cadence(beacons, profiles, bucket="5min"))
+    pd.testing.assert_frame_equal(
+        a.cadence_changes, cadence_changes(beacons, profiles, bucket="5min")
+    )
+    pd.testing.assert_frame_equal(a.readiness, readiness(beacons, profiles, a.G))
+
+
 def test_html_is_self_contained(demo_html: str) -> None:
     page = parse(demo_html)
     assert "script" not in page.tags
