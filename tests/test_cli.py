@@ -182,6 +182,9 @@ def test_readme_main_job_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "demo datacenter written to demo-output" in result.stdout
     assert (tmp_path / "demo-output" / "beacons" / "dc-east.jsonl").is_file()
+    # ... and ends with the report, saying where it is.
+    assert "report: demo-output/report.html" in result.stdout.replace("\\", "/")
+    assert (tmp_path / "demo-output" / "report.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_console_script_is_installed() -> None:
