@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -182,6 +182,30 @@ def legend(
         text.set_usetex(False)
     made.get_title().set_usetex(False)
     return made
+
+
+def finish(
+    ax: Axes,
+    title: str,
+    handles: Sequence[Artist],
+    labels: Sequence[str],
+    *,
+    grid: Literal["x", "y", "both"] = "y",
+    legend_title: str | None = None,
+    **legend_options: Any,
+) -> tuple[Figure, Axes]:
+    """Set the title, the legend (when there is something to list) and a light grid.
+
+    Returns
+    -------
+    fig, ax
+        What :func:`drawn` returns, for the plot function to hand back.
+    """
+    set_title(ax, title)
+    if handles:
+        legend(ax, handles, labels, title=legend_title, **legend_options)
+    ax.grid(True, axis=grid, alpha=0.3)
+    return drawn(ax)
 
 
 def time_axis(ax: Axes, *, label: bool = True) -> None:

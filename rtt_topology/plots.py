@@ -55,6 +55,7 @@ from rtt_topology._plot_common import (
     VIOLATION_COLOR,
     date_nums,
     drawn,
+    finish,
     legend,
     new_axes,
     note,
@@ -217,11 +218,7 @@ def plot_drift(
             note(ax, "no data" if not len(peak) else "no service drifted")
         time_axis(ax)
         set_labels(ax, None, "drift (0-1)")
-        set_title(ax, title)
-        if handles:
-            legend(ax, handles, labels)
-        ax.grid(True, axis="y", alpha=0.3)
-        return drawn(ax)
+        return finish(ax, title, handles, labels)
 
 
 def plot_drift_heatmap(
@@ -360,11 +357,8 @@ def plot_swimlane(
             note(ax)
         time_axis(ax)
         set_labels(ax, None, "service")
-        set_title(ax, title)
-        if seen:
-            legend(ax, [_time.state_patch(state) for state in seen], seen, title="state")
-        ax.grid(True, axis="x", alpha=0.3)
-        return drawn(ax)
+        patches = [_time.state_patch(state) for state in seen]
+        return finish(ax, title, patches, seen, grid="x", legend_title="state")
 
 
 # --- coherence --------------------------------------------------------------------------------
@@ -480,11 +474,7 @@ def plot_coherence(
         title = "coherence score over time"
         if coherence_result.overall is not None:
             title += f" (system overall {coherence_result.overall:.3f})"
-        set_title(ax, title)
-        if handles:
-            legend(ax, handles, labels)
-        ax.grid(True, axis="y", alpha=0.3)
-        return drawn(ax)
+        return finish(ax, title, handles, labels)
 
 
 # --- cadence ----------------------------------------------------------------------------------
@@ -567,11 +557,7 @@ def plot_heartbeat_frequency(
         title = "heartbeat frequency"
         if counts.services:
             title += f": all beacons and {len(counts.services)} service(s)"
-        set_title(ax, title)
-        if handles:
-            legend(ax, handles, labels, outside=False, loc="upper left", ncols=columns)
-        ax.grid(True, axis="y", alpha=0.3)
-        return drawn(ax)
+        return finish(ax, title, handles, labels, outside=False, loc="upper left", ncols=columns)
 
 
 def plot_cadence_histogram(

@@ -14,6 +14,24 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 @pytest.fixture
+def incident_kind() -> dict[str, str]:
+    """The `find_incidents` kind expected for each incident type the demo injects.
+
+    ``malformed_burst`` is absent: it is a ``quarantined_records`` incident named by
+    its file rather than by its services.
+    """
+    return {
+        "crash": "outage",
+        "planned_stop": "planned_stop",
+        "restart_storm": "restart_storm",
+        "cadence_slowdown": "cadence_change",
+        "structural_drift": "structural_drift",
+        "undeclared_dependency": "undeclared_dependency",
+        "layering_violation": "rule_violation",
+    }
+
+
+@pytest.fixture
 def data_dir() -> Path:
     return DATA
 

@@ -49,23 +49,14 @@ def test_columns_and_order(demo) -> None:
     assert str(table["start"].dtype) == "datetime64[ns, UTC]"
 
 
-def test_every_injected_incident_is_found(demo) -> None:
+def test_every_injected_incident_is_found(demo, incident_kind: dict[str, str]) -> None:
     table, truth, _ = demo
-    kinds = {
-        "crash": "outage",
-        "planned_stop": "planned_stop",
-        "restart_storm": "restart_storm",
-        "cadence_slowdown": "cadence_change",
-        "structural_drift": "structural_drift",
-        "undeclared_dependency": "undeclared_dependency",
-        "layering_violation": "rule_violation",
-    }
     for incident in truth["incidents"]:
         if incident["type"] == "malformed_burst":
             rows = table[table["kind"] == "quarantined_records"]
             assert rows["summary"].str.contains(incident["details"]["file"], regex=False).any()
             continue
-        rows = found(table, kinds[incident["type"]], *incident["services"])
+        rows = found(table, incident_kind[incident["type"]], *incident["services"])
         assert len(rows) >= 1, incident["id"]
         if incident["type"] in ("crash", "planned_stop", "restart_storm"):
             # The detected span is within a few periods of the injected one.

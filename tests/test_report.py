@@ -81,25 +81,18 @@ def test_sections_in_order(demo_report: Report) -> None:
         demo_report.section("nope")
 
 
-def test_demo_report_names_each_injected_incident(demo_html: str) -> None:
+def test_demo_report_names_each_injected_incident(
+    demo_html: str, incident_kind: dict[str, str]
+) -> None:
     truth = json.loads((FIXTURE / "ground_truth.json").read_text())
     page = parse(demo_html)
     text = " ".join(page.text)
     incidents = text[text.index("incidents, by start") :]
-    expected = {
-        "crash": "outage",
-        "planned_stop": "planned_stop",
-        "restart_storm": "restart_storm",
-        "cadence_slowdown": "cadence_change",
-        "structural_drift": "structural_drift",
-        "undeclared_dependency": "undeclared_dependency",
-        "layering_violation": "rule_violation",
-    }
     for incident in truth["incidents"]:
         if incident["type"] == "malformed_burst":
             assert f"of {FIXTURE / 'beacons' / 'dc-west.jsonl.gz'}" in incidents
             continue
-        kind = expected[incident["type"]]
+        kind = incident_kind[incident["type"]]
         assert kind in incidents, incident["id"]
         for site in incident["services"]:
             assert site in incidents, (incident["id"], site)
