@@ -305,14 +305,13 @@ def cadence(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> line = '{{"site":"api","session":"s1","event":"heartbeat","ts":"{}"}}\n'
+    >>> from rtt_topology.load import beacons_from_records
     >>> times = pd.date_range("2026-01-19T15:00:00Z", periods=20, freq="30s")
     >>> times = times.append(times[-1] + pd.to_timedelta(range(90, 600, 90), unit="s"))
-    >>> _ = path.write_text("".join(line.format(t.isoformat()) for t in times))
-    >>> beacons, _ = read_beacons(path)
+    >>> beacons, _ = beacons_from_records(
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": t.isoformat()}
+    ...     for t in times
+    ... )
     >>> table = cadence(beacons, bucket="5min")
     >>> table[["bucket", "heartbeats", "median_interval_s", "expected", "adherence"]].round(
     ...     {"adherence": 2})
@@ -422,14 +421,13 @@ def cadence_changes(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> line = '{{"site":"api","session":"s1","event":"heartbeat","ts":"{}"}}\n'
+    >>> from rtt_topology.load import beacons_from_records
     >>> times = pd.date_range("2026-01-19T15:00:00Z", periods=20, freq="30s")
     >>> times = times.append(times[-1] + pd.to_timedelta(range(90, 600, 90), unit="s"))
-    >>> _ = path.write_text("".join(line.format(t.isoformat()) for t in times))
-    >>> beacons, _ = read_beacons(path)
+    >>> beacons, _ = beacons_from_records(
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": t.isoformat()}
+    ...     for t in times
+    ... )
     >>> cadence_changes(beacons).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
     {'site': 'api', 'start': Timestamp('2026-01-19 15:10:00+0000', tz='UTC'),
      'end': Timestamp('2026-01-19 15:20:00+0000', tz='UTC'), 'buckets': 2,

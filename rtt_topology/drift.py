@@ -311,15 +311,15 @@ def url_drift(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> line = ('{{"site":"shop","session":"s","event":"heartbeat","ts":"{}",'
-    ...         '"structure":{{"url":"/","title":"{}","nav_count":{},"dom_nodes":{}}}}}\n')
+    >>> from rtt_topology.load import beacons_from_records
+    >>> def beacon(ts, title, nav_count, dom_nodes):
+    ...     structure = {"url": "/", "title": title, "nav_count": nav_count,
+    ...                  "dom_nodes": dom_nodes}
+    ...     return {"site": "shop", "session": "s", "event": "heartbeat", "ts": ts,
+    ...             "structure": structure}
     >>> rows = [(f"2026-01-19T15:0{m}:00Z", "Home", 8, 1000 + m) for m in range(5)]
     >>> rows += [(f"2026-01-19T15:0{m}:00Z", "Sale", 4, 1000) for m in range(5, 10)]
-    >>> _ = path.write_text("".join(line.format(*row) for row in rows))
-    >>> beacons, _ = read_beacons(path)
+    >>> beacons, _ = beacons_from_records(beacon(*row) for row in rows)
     >>> url_drift(beacons, baseline_beacons=5)[["bucket", "url", "drift", "beacons"]]
                          bucket url  drift  beacons
     0 2026-01-19 15:00:00+00:00   /    0.0        5
@@ -376,15 +376,15 @@ def drift(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> line = ('{{"site":"shop","session":"s","event":"heartbeat","ts":"{}",'
-    ...         '"structure":{{"url":"/","title":"{}","nav_count":{},"dom_nodes":{}}}}}\n')
+    >>> from rtt_topology.load import beacons_from_records
+    >>> def beacon(ts, title, nav_count, dom_nodes):
+    ...     structure = {"url": "/", "title": title, "nav_count": nav_count,
+    ...                  "dom_nodes": dom_nodes}
+    ...     return {"site": "shop", "session": "s", "event": "heartbeat", "ts": ts,
+    ...             "structure": structure}
     >>> rows = [(f"2026-01-19T15:0{m}:00Z", "Home", 8, 1000 + m) for m in range(5)]
     >>> rows += [(f"2026-01-19T15:0{m}:00Z", "Sale", 4, 1000) for m in range(5, 10)]
-    >>> _ = path.write_text("".join(line.format(*row) for row in rows))
-    >>> beacons, _ = read_beacons(path)
+    >>> beacons, _ = beacons_from_records(beacon(*row) for row in rows)
     >>> drift(beacons, baseline_beacons=5)
        site                    bucket  drift  urls  beacons
     0  shop 2026-01-19 15:00:00+00:00    0.0     1        5
@@ -493,16 +493,16 @@ def drift_events(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> line = ('{{"site":"shop","session":"s","event":"heartbeat","ts":"{}",'
-    ...         '"structure":{{"url":"/","title":"{}","nav_count":{},"dom_nodes":{}}}}}\n')
+    >>> from rtt_topology.load import beacons_from_records
+    >>> def beacon(ts, title, nav_count, dom_nodes):
+    ...     structure = {"url": "/", "title": title, "nav_count": nav_count,
+    ...                  "dom_nodes": dom_nodes}
+    ...     return {"site": "shop", "session": "s", "event": "heartbeat", "ts": ts,
+    ...             "structure": structure}
     >>> rows = [("2026-01-19T15:00:00Z", "Home", 8, 1000),
     ...         ("2026-01-19T15:01:00Z", "Home", 8, 1030),  # 3 % more nodes: jitter
     ...         ("2026-01-19T15:02:00Z", "Sale", 4, 1000)]
-    >>> _ = path.write_text("".join(line.format(*row) for row in rows))
-    >>> beacons, _ = read_beacons(path)
+    >>> beacons, _ = beacons_from_records(beacon(*row) for row in rows)
     >>> event = drift_events(beacons).iloc[0]
     >>> event["ts"], event["changed"]
     (Timestamp('2026-01-19 15:02:00+0000', tz='UTC'), ['title', 'nav_count'])
@@ -553,16 +553,15 @@ def drift_event_counts(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"api","session":"s","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
-    ...     '{"site":"web","session":"s","event":"heartbeat","ts":"2026-01-19T15:00:00Z",'
-    ...     '"structure":{"url":"/","title":"Home"}}\n'
-    ...     '{"site":"web","session":"s","event":"heartbeat","ts":"2026-01-19T15:01:00Z",'
-    ...     '"structure":{"url":"/","title":"Sale"}}\n')
-    >>> drift_event_counts(read_beacons(path).beacons)
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "web", "session": "s", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z",
+    ...      "structure": {"url": "/", "title": "Home"}},
+    ...     {"site": "web", "session": "s", "event": "heartbeat", "ts": "2026-01-19T15:01:00Z",
+    ...      "structure": {"url": "/", "title": "Sale"}},
+    ... ])
+    >>> drift_event_counts(beacons)
       site  drift_events
     0  api             0
     1  web             1

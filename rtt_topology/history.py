@@ -116,13 +116,12 @@ def event_pairs(beacons: pd.DataFrame) -> pd.Series:
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> line = '{{"site":"api","session":"s1","event":"{}","ts":"2026-01-19T15:0{}:00Z"}}\n'
+    >>> from rtt_topology.load import beacons_from_records
     >>> events = ["startup", "heartbeat", "heartbeat", "heartbeat"]
-    >>> _ = path.write_text("".join(line.format(e, i) for i, e in enumerate(events)))
-    >>> beacons, _ = read_beacons(path)
+    >>> beacons, _ = beacons_from_records(
+    ...     {"site": "api", "session": "s1", "event": e, "ts": f"2026-01-19T15:0{i}:00Z"}
+    ...     for i, e in enumerate(events)
+    ... )
     >>> event_pairs(beacons).to_dict()
     {('api', 'heartbeat'): 3, ('api', 'startup'): 1}
     """

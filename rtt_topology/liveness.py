@@ -284,16 +284,13 @@ def states(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
+    >>> from rtt_topology.load import beacons_from_records
     >>> from rtt_topology.schemas import Profile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:01:00Z"}\n'
-    ...     '{"site":"db","session":"s2","event":"shutdown","ts":"2026-01-19T15:00:30Z"}\n'
-    ... )
-    >>> beacons, _ = read_beacons(path)
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:01:00Z"},
+    ...     {"site": "db", "session": "s2", "event": "shutdown", "ts": "2026-01-19T15:00:30Z"},
+    ... ])
     >>> declared = {"api": Profile(rtt_version="1.0", supports=[], heartbeat_interval_s=60),
     ...             "cache": Profile(rtt_version="1.0", supports=[])}
     >>> table = states(beacons, declared, at="2026-01-19T15:02:30Z")
@@ -611,16 +608,13 @@ def timeline(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:01:00Z"}\n'
-    ...     '{"site":"api","session":"s1","event":"shutdown","ts":"2026-01-19T15:04:00Z"}\n'
-    ...     '{"site":"api","session":"s2","event":"startup","ts":"2026-01-19T15:05:00Z"}\n'
-    ... )
-    >>> beacons, _ = read_beacons(path)
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:01:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "shutdown", "ts": "2026-01-19T15:04:00Z"},
+    ...     {"site": "api", "session": "s2", "event": "startup", "ts": "2026-01-19T15:05:00Z"},
+    ... ])
     >>> timeline(beacons, default_period_s=60, jitter=0, end="2026-01-19T15:06:30Z")
       site                     start                       end    state
     0  api 2026-01-19 15:00:00+00:00 2026-01-19 15:02:00+00:00       up
@@ -698,14 +692,11 @@ def flips(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:05:00Z"}\n'
-    ... )
-    >>> beacons, _ = read_beacons(path)
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:05:00Z"},
+    ... ])
     >>> changes = flips(beacons, default_period_s=60, jitter=0, end="2026-01-19T15:05:30Z")
     >>> changes[["ts", "from_state", "to_state"]]
                              ts from_state to_state
@@ -768,15 +759,12 @@ def downtime(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
-    ...     '{"site":"api","session":"s2","event":"startup","ts":"2026-01-19T15:05:00Z"}\n'
-    ...     '{"site":"api","session":"s2","event":"shutdown","ts":"2026-01-19T15:06:00Z"}\n'
-    ... )
-    >>> beacons, _ = read_beacons(path)
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "api", "session": "s2", "event": "startup", "ts": "2026-01-19T15:05:00Z"},
+    ...     {"site": "api", "session": "s2", "event": "shutdown", "ts": "2026-01-19T15:06:00Z"},
+    ... ])
     >>> table = downtime(beacons, default_period_s=60, jitter=0, end="2026-01-19T15:10:00Z")
     >>> table[["start", "end", "kind", "last_event"]]
                           start                       end     kind last_event
@@ -864,14 +852,11 @@ def uptime(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:05:00Z"}\n'
-    ... )
-    >>> beacons, _ = read_beacons(path)
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:05:00Z"},
+    ... ])
     >>> table = uptime(beacons, default_period_s=60, jitter=0, end="2026-01-19T15:06:00Z")
     >>> table[["site", "up_s", "late_s", "down_s", "unknown_s", "uptime_pct"]]
       site   up_s  late_s  down_s  unknown_s  uptime_pct
@@ -930,14 +915,11 @@ def time_in_states(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:01:00Z"}\n'
-    ...     '{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:07:00Z"}\n'
-    ... )
-    >>> beacons, _ = read_beacons(path)
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:01:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:07:00Z"},
+    ... ])
     >>> table = time_in_states(beacons, default_period_s=60, jitter=0, start="2026-01-19T15:00:00Z",
     ...                        end="2026-01-19T15:10:00Z", bucket="5min")
     >>> table[["bucket", "up_s", "late_s", "down_s", "unknown_s"]]

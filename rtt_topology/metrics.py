@@ -540,17 +540,14 @@ def metrics_registry(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from prometheus_client import generate_latest
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"auth","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
-    ...     '{"site":"auth","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:30Z"}\n'
-    ...     '{"site":"east","session":"c","event":"cluster_heartbeat",'
-    ...     '"ts":"2026-01-19T15:00:10Z"}\n'
-    ... )
-    >>> registry = metrics_registry(read_beacons(path).beacons)
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "auth", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "auth", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:30Z"},
+    ...     {"site": "east", "session": "c", "event": "cluster_heartbeat",
+    ...      "ts": "2026-01-19T15:00:10Z"},
+    ... ])
+    >>> registry = metrics_registry(beacons)
     >>> registry.get_sample_value("rtt_beacons_total", {"service": "auth"})
     2.0
     >>> registry.get_sample_value("rtt_beacons_total", {"cluster": "east"})
@@ -586,13 +583,11 @@ def exposition(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> from rtt_topology.load import read_beacons
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> _ = path.write_text(
-    ...     '{"site":"auth","session":"s1","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}\n'
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records(
+    ...     [{"site": "auth", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"}]
     ... )
-    >>> text = exposition(read_beacons(path).beacons)
+    >>> text = exposition(beacons)
     >>> print("\n".join(text.splitlines()[:3]))
     # HELP rtt_beacons_total Beacons received per service, or a cluster's own ...
     # TYPE rtt_beacons_total counter

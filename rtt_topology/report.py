@@ -347,12 +347,12 @@ def build_report(
     Examples
     --------
     >>> import pandas as pd
-    >>> from rtt_topology.load import read_beacons
-    >>> import pathlib, tempfile
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "b.jsonl"
-    >>> line = '{{"site":"api","session":"s1","event":"heartbeat","ts":"2026-01-19T15:{:02d}:00Z"}}'
-    >>> _ = path.write_text("\n".join(line.format(m) for m in range(10)))
-    >>> report = build_report(path, generated_at=pd.Timestamp("2026-01-20", tz="UTC"))
+    >>> from rtt_topology.load import beacons_from_records
+    >>> load = beacons_from_records(
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": f"2026-01-19T15:0{m}:00Z"}
+    ...     for m in range(10)
+    ... )
+    >>> report = build_report(load, generated_at=pd.Timestamp("2026-01-20", tz="UTC"))
     >>> [s.id for s in report.sections]  # doctest: +NORMALIZE_WHITESPACE
     ['summary', 'incidents', 'topology', 'declared-vs-observed', 'rules', 'triads',
      'over-time', 'readiness', 'inputs']

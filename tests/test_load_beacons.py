@@ -17,8 +17,8 @@ from rtt_topology.errors import (
     SourceNotFoundError,
     StrictLoadError,
 )
+from rtt_topology.load import beacons_from_records, read_beacons
 from rtt_topology.load import jsonl as jsonl_module
-from rtt_topology.load import read_beacons
 
 CONTENT = [c for c in BEACON_COLUMNS if c not in ("source", "line")]
 
@@ -412,3 +412,47 @@ def test_progress_callback(same_rows: dict[str, Path]) -> None:
     total = same_rows["jsonl"].stat().st_size + same_rows["csv"].stat().st_size
     assert seen[-1][:2] == (total, total)
     assert all(done <= total for done, _, _ in seen)
+
+
+# --- records in memory ---------------------------------------------------------------------------
+
+
+def test_records_in_memory_give_the_table_of_their_file(data_dir: Path) -> None:
+    path = data_dir / "beacons" / "same_rows.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    from_file, file_report = read_beacons(path)
+    from_memory, report = beacons_from_records(records)
+    pd.testing.assert_frame_equal(
+        from_memory.drop(columns="source"), from_file.drop(columns="source")
+    )
+    assert set(from_memory["source"].astype(str)) == {"<records>"}
+    assert report.read == file_report.read == len(records)
+    assert report.by_file()["format"].tolist() == ["records"]
+
+
+def test_bad_records_in_memory_are_quarantined_by_position() -> None:
+    good = {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"}
+    records = [
+        good,
+        dict(good),  # an exact duplicate: collapsed, not rejected
+        {**good, "ts": "2026-01-19T15:00:30"},  # naive
+        {**good, "ts": pd.Timestamp("2026-01-19T15:01:00Z")},  # not JSON
+        {**good, "structure": {"dom_nodes": float("nan")}},  # NaN is not JSON
+        ["not", "a", "mapping"],
+        {**good, "site": ""},
+    ]
+    beacons, report = beacons_from_records(records, source="collector")  # type: ignore[arg-type]
+    assert len(beacons) == 1
+    assert report.read == 7
+    assert report.accepted + report.rejected == report.read
+    assert report.duplicates == 1
+    assert [(r.source, r.line) for r in report.rejects] == [
+        ("collector", n) for n in (3, 4, 5, 6, 7)
+    ]
+    reasons = [r.reason for r in report.rejects]
+    assert "naive timestamp" in reasons[0]
+    assert reasons[1].startswith("not a JSON object: Object of type Timestamp")
+    assert reasons[2].startswith("not a JSON object: Out of range float values")
+    with pytest.raises(StrictLoadError):
+        beacons_from_records(records, strict=True)  # type: ignore[arg-type]
+    assert beacons_from_records(records[2:3], assume_utc=True).report.rejected == 0

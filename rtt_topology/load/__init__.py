@@ -5,7 +5,12 @@ points; each returns its result with a :class:`LoadReport` (for traces a
 :class:`TraceReport`) that accounts for every record.
 """
 
-from rtt_topology.load.beacons import BEACON_FORMATS, BeaconLoad, read_beacons
+from rtt_topology.load.beacons import (
+    BEACON_FORMATS,
+    BeaconLoad,
+    beacons_from_records,
+    read_beacons,
+)
 from rtt_topology.load.profiles import ProfileLoad, profiles_frame, read_profiles
 from rtt_topology.load.report import FileFailure, FileStats, LoadReport, Reject
 from rtt_topology.load.traces import (
@@ -31,6 +36,7 @@ __all__ = [
     "Reject",
     "TraceLoad",
     "TraceReport",
+    "beacons_from_records",
     "edges_from_spans",
     "profiles_frame",
     "read_beacons",

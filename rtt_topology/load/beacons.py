@@ -8,15 +8,16 @@ returns the table of :mod:`rtt_topology.columns` with a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rtt_topology._progress import ProgressOption
-from rtt_topology.errors import FormatError, InputError, LoadError
+from rtt_topology.errors import FormatError, InputError, LoadError, RecordError
 from rtt_topology.load.assemble import BlockAccumulator
 from rtt_topology.load.formats import (
     RecordBatch,
@@ -26,6 +27,7 @@ from rtt_topology.load.formats import (
     parse_parquet_table,
 )
 from rtt_topology.load.jsonl import JsonLinesReader
+from rtt_topology.load.records import loads_strict
 from rtt_topology.load.report import FileStats, LoadReport, Reject
 from rtt_topology.load.sources import (
     Source,
@@ -38,7 +40,7 @@ from rtt_topology.load.sources import (
     sniff,
 )
 
-__all__ = ["BEACON_FORMATS", "BeaconLoad", "read_beacons"]
+__all__ = ["BEACON_FORMATS", "BeaconLoad", "beacons_from_records", "read_beacons"]
 
 #: Suffix to format. Each text format may also be gzip-compressed (``.gz``).
 BEACON_FORMATS: dict[str, str] = {
@@ -260,6 +262,81 @@ def read_beacons(
         progress=progress,
         description="reading beacons",
     )
+    return _finish(accumulator, report, strict=strict)
+
+
+def beacons_from_records(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    assume_utc: bool = False,
+    strict: bool = False,
+    source: str = "<records>",
+) -> BeaconLoad:
+    r"""Build the beacon table from beacons already in memory, as a file would give it.
+
+    Each record is a beacon as sent on the wire (a JSON object: ``site``,
+    ``session``, ``event``, ``ts`` as ISO 8601 text, optional ``structure``...).
+    It goes through the rules of :func:`read_beacons`: bad records are
+    quarantined with their position (1-based) instead of raising, exact
+    duplicates are collapsed, and the table is sorted by site and time.
+
+    Parameters
+    ----------
+    records
+        Beacons as mappings; any iterable, consumed once.
+    assume_utc
+        Read timestamps without a UTC offset as UTC instead of rejecting them.
+    strict
+        Raise :class:`~rtt_topology.errors.StrictLoadError` if any record is rejected.
+    source
+        The name the report and the rejects give to the records.
+
+    Returns
+    -------
+    BeaconLoad
+        As :func:`read_beacons`: ``beacons`` and a ``report`` in which
+        ``accepted + rejected == read``.
+
+    Examples
+    --------
+    >>> beacons, report = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "startup", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:30Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "15:01"},
+    ... ])
+    >>> beacons[["site", "event", "ts"]]
+      site      event                        ts
+    0  api    startup 2026-01-19 15:00:00+00:00
+    1  api  heartbeat 2026-01-19 15:00:30+00:00
+    >>> print(report.rejects[0])
+    <records>:3: ts: not an ISO 8601 timestamp
+    """
+    report = LoadReport()
+    accumulator = BlockAccumulator()
+    source_id = accumulator.add_source(source)
+    batch = RecordBatch(source, lambda block: accumulator.add(block, source_id), assume_utc)
+    for number, record in enumerate(records, start=1):
+        # Through JSON text, so the records meet exactly the rules of a file's records.
+        try:
+            raw = json.dumps(record, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            batch.reject(number, None, f"not a JSON object: {exc}", repr(record))
+            continue
+        try:
+            batch.add(loads_strict(raw), number, raw)
+        except RecordError as problem:
+            batch.reject(number, problem.field, problem.reason, raw)
+    batch.flush()
+    stats = FileStats(source, "records")
+    stats.read, stats.rejected = batch.read, len(batch.rejects)
+    stats.accepted = stats.read - stats.rejected
+    report.add_file(stats)
+    report.rejects.extend(sorted(batch.rejects, key=lambda r: r.line or 0))
+    return _finish(accumulator, report, strict=strict)
+
+
+def _finish(accumulator: BlockAccumulator, report: LoadReport, *, strict: bool) -> BeaconLoad:
+    """Assemble the table, count the duplicates, and refuse if strict and not clean."""
     assembled = accumulator.finish()
     report.duplicates = assembled.duplicates
     report.duplicates_by_site = assembled.duplicates_by_site
