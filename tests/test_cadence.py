@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from rtt_topology.cadence import CADENCE_COLUMNS, cadence, cadence_changes
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.errors import InputError
-from rtt_topology.load import read_beacons, read_profiles
+from rtt_topology.load import beacons_from_records, read_beacons, read_profiles
 from rtt_topology.schemas import Profile
 
 DEMO = Path(__file__).parent.parent / "fixtures" / "demo"
@@ -23,17 +23,8 @@ BUCKET = pd.Timedelta("5min")
 
 
 def beacon_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A beacon table built by the loader's own assembly (sorted, deduplicated)."""
-    from rtt_topology.load.assemble import BlockAccumulator
-    from rtt_topology.load.columnar import validate_block
-    from rtt_topology.load.records import flatten_record, raw_table
-
-    records = [flatten_record(row, i) for i, row in enumerate(rows, 1)]
-    accumulator = BlockAccumulator()
-    block, problems = validate_block(raw_table(records))
-    assert problems == []
-    accumulator.add(block, accumulator.add_source("test"))
-    return accumulator.finish().frame
+    """A beacon table built by the loader's rules (sorted, deduplicated, none refused)."""
+    return beacons_from_records(rows, strict=True).beacons
 
 
 def beats(

@@ -20,7 +20,7 @@ from rtt_topology.drift import (
     url_drift,
 )
 from rtt_topology.errors import InputError
-from rtt_topology.load import read_beacons
+from rtt_topology.load import beacons_from_records, read_beacons
 
 DEMO = Path(__file__).parent.parent / "fixtures" / "demo"
 T0 = pd.Timestamp("2026-01-19T15:00:00Z")
@@ -29,17 +29,8 @@ HOME = {"title": "Home", "nav_count": 8, "main_count": 1, "form_count": 1, "butt
 
 
 def beacon_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A beacon table built by the loader's own assembly (sorted, deduplicated)."""
-    from rtt_topology.load.assemble import BlockAccumulator
-    from rtt_topology.load.columnar import validate_block
-    from rtt_topology.load.records import flatten_record, raw_table
-
-    records = [flatten_record(row, i) for i, row in enumerate(rows, 1)]
-    accumulator = BlockAccumulator()
-    block, problems = validate_block(raw_table(records))
-    assert problems == []
-    accumulator.add(block, accumulator.add_source("test"))
-    return accumulator.finish().frame
+    """A beacon table built by the loader's rules (sorted, deduplicated, none refused)."""
+    return beacons_from_records(rows, strict=True).beacons
 
 
 def page(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rtt_topology.demo.policy import demo_rules_text
 from rtt_topology.errors import LoadError, RecordError, RttTopologyError, SourceNotFoundError
 from rtt_topology.graph import build_graph
-from rtt_topology.load import read_beacons, read_profiles, read_traces
+from rtt_topology.load import beacons_from_records, read_beacons, read_profiles, read_traces
 from rtt_topology.rules import (
     RULE_KINDS,
     Baseline,
@@ -242,20 +242,21 @@ def test_required_capability() -> None:
     assert bare.status == "not_evaluated"
 
 
-def beacon_table(tmp_path: Path, sites: dict[str, list[int]]) -> pd.DataFrame:
+def beacon_table(sites: dict[str, list[int]]) -> pd.DataFrame:
     """Heartbeats of each site at the given second offsets."""
-    lines = []
-    for site, offsets in sites.items():
-        for s in offsets:
-            ts = (T0 + pd.Timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            lines.append(json.dumps({"site": site, "session": "s", "event": "heartbeat", "ts": ts}))
-    path = tmp_path / "beacons.jsonl"
-    path.write_text("\n".join(lines) + "\n")
-    beacons, _ = read_beacons(path)
-    return beacons
+    return beacons_from_records(
+        {
+            "site": site,
+            "session": "s",
+            "event": "heartbeat",
+            "ts": (T0 + pd.Timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for site, offsets in sites.items()
+        for s in offsets
+    ).beacons
 
 
-def test_max_heartbeat_interval(tmp_path: Path) -> None:
+def test_max_heartbeat_interval() -> None:
     profiles = {
         "api": profile(heartbeat_interval_s=30.0),
         "slow": profile(heartbeat_interval_s=300.0),
@@ -267,7 +268,7 @@ def test_max_heartbeat_interval(tmp_path: Path) -> None:
     assert declared.violations[0].details["period_from"] == "declared"
     assert declared.counts["no_period"] == 1
     # With beacons: db's period is inferred (every 200 s).
-    beacons = beacon_table(tmp_path, {"db": list(range(0, 2000, 200)), "api": [0, 30, 60, 90]})
+    beacons = beacon_table({"db": list(range(0, 2000, 200)), "api": [0, 30, 60, 90]})
     rules = rule("max_heartbeat_interval", max_interval_s=120)
     result = evaluate(rules, G, beacons=beacons, profiles=profiles).rules[0]
     assert keys(result) == ["db", "slow"]
@@ -279,11 +280,11 @@ def test_max_heartbeat_interval(tmp_path: Path) -> None:
     assert nothing.status == "not_evaluated"
 
 
-def test_liveness_budget(tmp_path: Path) -> None:
+def test_liveness_budget() -> None:
     # db beacons every 60 s, then falls silent for 20 minutes, then comes back.
     db = [*range(0, 600, 60), *range(1800, 2400, 60)]
     api = list(range(0, 2400, 60))
-    beacons = beacon_table(tmp_path, {"db": db, "api": api})
+    beacons = beacon_table({"db": db, "api": api})
     G = graph(("api", "db", "database", 5, 0))
     rules = rule("liveness_budget", pattern="*", max_down_s=300)
     result = evaluate(rules, G, beacons=beacons).rules[0]
