@@ -4,12 +4,12 @@ Writes a beacon history of ``--beacons`` beacons over ``--services`` services (o
 kept under ``benchmarks/data/``), then, in a fresh process, loads it with
 :func:`rtt_topology.read_beacons` (the baseline) and runs the analysis on the table:
 
-- liveness: :func:`~rtt_topology.liveness.states` at the end of the data and
-  :func:`~rtt_topology.liveness.time_in_states` per 5-minute bucket;
-- cadence: :func:`~rtt_topology.cadence.cadence` per bucket;
-- drift: :func:`~rtt_topology.drift.drift` per bucket and
-  :func:`~rtt_topology.drift.drift_events`;
-- coherence: :func:`~rtt_topology.coherence.coherence`, reusing the tables above.
+- liveness: :func:`~rtt_topology.analysis.liveness.states` at the end of the data and
+  :func:`~rtt_topology.analysis.liveness.time_in_states` per 5-minute bucket;
+- cadence: :func:`~rtt_topology.analysis.cadence.cadence` per bucket;
+- drift: :func:`~rtt_topology.analysis.drift.drift` per bucket and
+  :func:`~rtt_topology.analysis.drift.drift_events`;
+- coherence: :func:`~rtt_topology.analysis.coherence.coherence`, reusing the tables above.
 
 It prints each step's time, the analysis total as a ratio to the load, and the
 process's peak memory (VmHWM).
@@ -32,10 +32,10 @@ DATA = Path(__file__).parent / "data"
 _RUN = """
 import json, sys, time
 from rtt_topology import read_beacons
-from rtt_topology.cadence import cadence
-from rtt_topology.coherence import coherence
-from rtt_topology.drift import drift, drift_events
-from rtt_topology.liveness import states, time_in_states
+from rtt_topology.analysis.cadence import cadence
+from rtt_topology.analysis.coherence import coherence
+from rtt_topology.analysis.drift import drift, drift_events
+from rtt_topology.analysis.liveness import states, time_in_states
 
 times = {}
 start = time.perf_counter()

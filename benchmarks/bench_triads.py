@@ -4,17 +4,17 @@ Two directed graphs of ``--nodes`` nodes: a random one with ``--edges`` edges
 (:func:`networkx.gnm_random_graph`) and a scale-free one (:func:`networkx.scale_free_graph`,
 parallel edges merged, its few self-loops kept). For each it prints:
 
-- the census time of :func:`rtt_topology.triads.triadic_census` (best of ``--repeat``),
+- the census time of :func:`rtt_topology.diagnostics.triads.triadic_census` (best of ``--repeat``),
   of :func:`networkx.triadic_census` (once, in a child process stopped after
   ``--networkx-timeout`` seconds: on the scale-free graph it can take minutes) and of
   igraph's C census (``Graph.triad_census``, best of ``--repeat``, with and without
   building the igraph graph from networkx) when igraph is importable; each as the
   ratio of its time to ours (above 1: ours is faster); every census is checked equal
   to ours;
-- :func:`~rtt_topology.triads.node_census` time;
+- :func:`~rtt_topology.diagnostics.triads.node_census` time;
 - enumeration throughput over the first ``--million`` million connected triads (or all
-  of them if fewer), through :func:`~rtt_topology.triads.triads` (one tuple per triad)
-  and :func:`~rtt_topology.triads.triad_chunks` (data frames of 100,000 rows).
+  of them if fewer), through :func:`~rtt_topology.diagnostics.triads.triads` (one tuple per triad)
+  and :func:`~rtt_topology.diagnostics.triads.triad_chunks` (data frames of 100,000 rows).
 
 Usage::
 
@@ -35,7 +35,12 @@ from typing import Any
 
 import networkx as nx
 
-from rtt_topology.triads import node_census, triad_chunks, triadic_census, triads
+from rtt_topology.diagnostics.triads.decomposition import (
+    node_census,
+    triad_chunks,
+    triadic_census,
+    triads,
+)
 
 
 def _best(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:

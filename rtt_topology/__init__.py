@@ -16,14 +16,44 @@ from typing import TYPE_CHECKING, Any
 from rtt_topology._version import __version__
 
 if TYPE_CHECKING:
-    from rtt_topology.cadence import cadence_changes
-    from rtt_topology.changepoints import change_points, detect_changes
-    from rtt_topology.client import AsyncRTTClient, RTTClient
+    from rtt_topology.aggregate import event_counts, intervals, periods, restarts, service_summary
+    from rtt_topology.analysis import (
+        STATES,
+        cadence_changes,
+        change_points,
+        detect_changes,
+        downtime,
+        drift_event_counts,
+        drift_events,
+        drift_kinds,
+        flips,
+        readiness_summary,
+        root_causes,
+        states,
+        time_in_states,
+        timeline,
+        uptime,
+    )
     from rtt_topology.columns import BEACON_COLUMNS, empty_beacon_frame, validate_beacon_frame
-    from rtt_topology.corridors import check_corridors, load_corridors, observed_paths
     from rtt_topology.demo import generate_demo, write_scaled_beacons
-    from rtt_topology.drift import drift_event_counts, drift_events, drift_kinds
-    from rtt_topology.emitter import HeartbeatEmitter
+    from rtt_topology.diagnostics import (
+        Decomposition,
+        check_corridors,
+        corridor_payload,
+        decompose,
+        diagnose,
+        load_baseline,
+        load_corridors,
+        load_rules,
+        node_census,
+        observed_paths,
+        parse_payload,
+        topology_payload,
+        triad_chunks,
+        triadic_census,
+        validate_payload,
+        write_baseline,
+    )
     from rtt_topology.errors import (
         ApiError,
         BadResponseError,
@@ -38,30 +68,24 @@ if TYPE_CHECKING:
         SourceNotFoundError,
         StrictLoadError,
     )
-    from rtt_topology.graph import build_graph, validate_graph
-    from rtt_topology.history import event_counts, intervals, periods, restarts, service_summary
-    from rtt_topology.impact import root_causes
-    from rtt_topology.incidents import find_incidents
-    from rtt_topology.io import (
+    from rtt_topology.graph import (
+        GraphDiff,
+        Reconciliation,
+        build_graph,
+        diff_graphs,
         from_node_link,
         graph_from_frames,
         graph_to_frames,
         read_node_link,
+        reconcile,
         to_dot,
         to_node_link,
+        validate_graph,
         write_dot,
         write_graphml,
         write_node_link,
     )
-    from rtt_topology.liveness import (
-        STATES,
-        downtime,
-        flips,
-        states,
-        time_in_states,
-        timeline,
-        uptime,
-    )
+    from rtt_topology.incidents import find_incidents
     from rtt_topology.load import (
         BeaconLoad,
         LoadReport,
@@ -76,12 +100,6 @@ if TYPE_CHECKING:
         read_profiles,
         read_traces,
     )
-    from rtt_topology.payloads import (
-        corridor_payload,
-        parse_payload,
-        topology_payload,
-        validate_payload,
-    )
     from rtt_topology.plots import (
         plot_cadence_histogram,
         plot_coherence,
@@ -92,10 +110,8 @@ if TYPE_CHECKING:
         plot_topology,
         plot_triad_census,
     )
-    from rtt_topology.readiness import readiness_summary
-    from rtt_topology.reconciliation import GraphDiff, Reconciliation, diff_graphs, reconcile
+    from rtt_topology.remote import AsyncRTTClient, HeartbeatEmitter, RTTClient
     from rtt_topology.report import Report, build_report
-    from rtt_topology.rules import load_baseline, load_rules, write_baseline
     from rtt_topology.schemas import Beacon, Profile, Structure
     from rtt_topology.sdk import (
         build_beacon_payload,
@@ -106,14 +122,6 @@ if TYPE_CHECKING:
         create_session_id,
         validate_profile,
     )
-    from rtt_topology.triads import (
-        Decomposition,
-        decompose,
-        node_census,
-        triad_chunks,
-        triadic_census,
-    )
-    from rtt_topology.validator import diagnose
 
 #: Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -131,58 +139,58 @@ _EXPORTS: dict[str, str] = {
     "StrictLoadError": "rtt_topology.errors",
     "build_graph": "rtt_topology.graph",
     "validate_graph": "rtt_topology.graph",
-    "GraphDiff": "rtt_topology.reconciliation",
-    "Reconciliation": "rtt_topology.reconciliation",
-    "diff_graphs": "rtt_topology.reconciliation",
-    "reconcile": "rtt_topology.reconciliation",
-    "from_node_link": "rtt_topology.io",
-    "graph_from_frames": "rtt_topology.io",
-    "graph_to_frames": "rtt_topology.io",
-    "read_node_link": "rtt_topology.io",
-    "to_dot": "rtt_topology.io",
-    "to_node_link": "rtt_topology.io",
-    "write_dot": "rtt_topology.io",
-    "write_graphml": "rtt_topology.io",
-    "write_node_link": "rtt_topology.io",
-    "STATES": "rtt_topology.liveness",
-    "downtime": "rtt_topology.liveness",
-    "flips": "rtt_topology.liveness",
-    "states": "rtt_topology.liveness",
-    "time_in_states": "rtt_topology.liveness",
-    "timeline": "rtt_topology.liveness",
-    "uptime": "rtt_topology.liveness",
-    "root_causes": "rtt_topology.impact",
-    "readiness_summary": "rtt_topology.readiness",
-    "cadence_changes": "rtt_topology.cadence",
-    "drift_event_counts": "rtt_topology.drift",
-    "drift_events": "rtt_topology.drift",
-    "drift_kinds": "rtt_topology.drift",
-    "change_points": "rtt_topology.changepoints",
-    "detect_changes": "rtt_topology.changepoints",
-    "periods": "rtt_topology.history",
-    "restarts": "rtt_topology.history",
-    "Decomposition": "rtt_topology.triads",
-    "decompose": "rtt_topology.triads",
-    "node_census": "rtt_topology.triads",
-    "triad_chunks": "rtt_topology.triads",
-    "triadic_census": "rtt_topology.triads",
-    "load_rules": "rtt_topology.rules",
-    "load_baseline": "rtt_topology.rules",
-    "write_baseline": "rtt_topology.rules",
-    "load_corridors": "rtt_topology.corridors",
-    "observed_paths": "rtt_topology.corridors",
-    "check_corridors": "rtt_topology.corridors",
-    "validate_payload": "rtt_topology.payloads",
-    "corridor_payload": "rtt_topology.payloads",
-    "topology_payload": "rtt_topology.payloads",
-    "parse_payload": "rtt_topology.payloads",
-    "diagnose": "rtt_topology.validator",
+    "GraphDiff": "rtt_topology.graph",
+    "Reconciliation": "rtt_topology.graph",
+    "diff_graphs": "rtt_topology.graph",
+    "reconcile": "rtt_topology.graph",
+    "from_node_link": "rtt_topology.graph",
+    "graph_from_frames": "rtt_topology.graph",
+    "graph_to_frames": "rtt_topology.graph",
+    "read_node_link": "rtt_topology.graph",
+    "to_dot": "rtt_topology.graph",
+    "to_node_link": "rtt_topology.graph",
+    "write_dot": "rtt_topology.graph",
+    "write_graphml": "rtt_topology.graph",
+    "write_node_link": "rtt_topology.graph",
+    "STATES": "rtt_topology.analysis",
+    "downtime": "rtt_topology.analysis",
+    "flips": "rtt_topology.analysis",
+    "states": "rtt_topology.analysis",
+    "time_in_states": "rtt_topology.analysis",
+    "timeline": "rtt_topology.analysis",
+    "uptime": "rtt_topology.analysis",
+    "root_causes": "rtt_topology.analysis",
+    "readiness_summary": "rtt_topology.analysis",
+    "cadence_changes": "rtt_topology.analysis",
+    "drift_event_counts": "rtt_topology.analysis",
+    "drift_events": "rtt_topology.analysis",
+    "drift_kinds": "rtt_topology.analysis",
+    "change_points": "rtt_topology.analysis",
+    "detect_changes": "rtt_topology.analysis",
+    "periods": "rtt_topology.aggregate",
+    "restarts": "rtt_topology.aggregate",
+    "Decomposition": "rtt_topology.diagnostics",
+    "decompose": "rtt_topology.diagnostics",
+    "node_census": "rtt_topology.diagnostics",
+    "triad_chunks": "rtt_topology.diagnostics",
+    "triadic_census": "rtt_topology.diagnostics",
+    "load_rules": "rtt_topology.diagnostics",
+    "load_baseline": "rtt_topology.diagnostics",
+    "write_baseline": "rtt_topology.diagnostics",
+    "load_corridors": "rtt_topology.diagnostics",
+    "observed_paths": "rtt_topology.diagnostics",
+    "check_corridors": "rtt_topology.diagnostics",
+    "validate_payload": "rtt_topology.diagnostics",
+    "corridor_payload": "rtt_topology.diagnostics",
+    "topology_payload": "rtt_topology.diagnostics",
+    "parse_payload": "rtt_topology.diagnostics",
+    "diagnose": "rtt_topology.diagnostics",
     "build_validate_payload": "rtt_topology.sdk",
     "build_corridor_payload": "rtt_topology.sdk",
     "build_topology_payload": "rtt_topology.sdk",
-    "event_counts": "rtt_topology.history",
-    "intervals": "rtt_topology.history",
-    "service_summary": "rtt_topology.history",
+    "event_counts": "rtt_topology.aggregate",
+    "intervals": "rtt_topology.aggregate",
+    "service_summary": "rtt_topology.aggregate",
     "BeaconLoad": "rtt_topology.load",
     "LoadReport": "rtt_topology.load",
     "ProfileLoad": "rtt_topology.load",
@@ -202,9 +210,9 @@ _EXPORTS: dict[str, str] = {
     "create_profile": "rtt_topology.sdk",
     "create_session_id": "rtt_topology.sdk",
     "validate_profile": "rtt_topology.sdk",
-    "RTTClient": "rtt_topology.client",
-    "AsyncRTTClient": "rtt_topology.client",
-    "HeartbeatEmitter": "rtt_topology.emitter",
+    "RTTClient": "rtt_topology.remote",
+    "AsyncRTTClient": "rtt_topology.remote",
+    "HeartbeatEmitter": "rtt_topology.remote",
     "ApiError": "rtt_topology.errors",
     "BadResponseError": "rtt_topology.errors",
     "ClientError": "rtt_topology.errors",

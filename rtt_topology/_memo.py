@@ -49,7 +49,7 @@ def reuse() -> Iterator[None]:
     Examples
     --------
     >>> from rtt_topology.columns import empty_beacon_frame
-    >>> from rtt_topology.history import periods
+    >>> from rtt_topology.aggregate.history import periods
     >>> table = empty_beacon_frame()
     >>> with reuse():
     ...     periods(table).equals(periods(table))

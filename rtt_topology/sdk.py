@@ -184,7 +184,7 @@ def build_validate_payload(
     """Return a ``/validate`` body, as the upstream SDK builds it.
 
     Missing (or empty) parts become ``{}``, ``[]`` and ``[]``. To build the body
-    from a service graph, use :func:`rtt_topology.payloads.validate_payload`.
+    from a service graph, use :func:`rtt_topology.diagnostics.payloads.validate_payload`.
 
     Parameters
     ----------

@@ -7,10 +7,9 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-matplotlib.use("Agg")
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+matplotlib.use("Agg")
 
 
 @pytest.fixture

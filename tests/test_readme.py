@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).parent.parent / "README.md"
+from tests import ROOT
+
+README = ROOT / "README.md"
 
 
 def test_quick_start_runs(

@@ -141,7 +141,7 @@ def demo_rules_text() -> str:
 
     Examples
     --------
-    >>> from rtt_topology.rules import parse_rules
+    >>> from rtt_topology.diagnostics.rules.ruleset import parse_rules
     >>> [r.kind for r in parse_rules(demo_rules_text()).rules][:3]
     ['layers', 'acyclic', 'lifecycle']
     """
@@ -153,7 +153,7 @@ def demo_corridors_text() -> str:
 
     Examples
     --------
-    >>> from rtt_topology.corridors import parse_corridors
+    >>> from rtt_topology.diagnostics.corridors import parse_corridors
     >>> parse_corridors(demo_corridors_text()).corridors[-1].name
     'loyalty-points'
     """

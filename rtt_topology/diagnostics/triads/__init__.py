@@ -1,0 +1,43 @@
+"""Triadic decomposition: the 16-type census, connected triads, roles and D-layers."""
+
+from rtt_topology.diagnostics.triads.decomposition import (
+    CONNECTED_TYPES,
+    LAYERS,
+    READINGS,
+    ROLES,
+    TRIAD_TYPES,
+    Decomposition,
+    NodeTriads,
+    Triad,
+    TriadCensus,
+    TriadRecord,
+    census,
+    decompose,
+    layers,
+    node_census,
+    roles,
+    triad_chunks,
+    triadic_census,
+    triads,
+)
+
+__all__ = [
+    "CONNECTED_TYPES",
+    "LAYERS",
+    "READINGS",
+    "ROLES",
+    "TRIAD_TYPES",
+    "Decomposition",
+    "NodeTriads",
+    "Triad",
+    "TriadCensus",
+    "TriadRecord",
+    "census",
+    "decompose",
+    "layers",
+    "node_census",
+    "roles",
+    "triad_chunks",
+    "triadic_census",
+    "triads",
+]

@@ -1,0 +1,61 @@
+"""The service graph: its contract, how it is built, reconciled and converted."""
+
+from rtt_topology.graph.build import (
+    EDGE_TABLE_COLUMNS,
+    add_declared_edge,
+    add_service,
+    build_graph,
+    validate_graph,
+)
+from rtt_topology.graph.contract import (
+    EDGE_ATTRIBUTES,
+    EDGE_KINDS,
+    GRAPH_ATTRIBUTES,
+    NODE_ATTRIBUTES,
+    PROVENANCES,
+    Attribute,
+)
+from rtt_topology.graph.io import (
+    from_node_link,
+    graph_from_frames,
+    graph_to_frames,
+    read_node_link,
+    to_dot,
+    to_node_link,
+    write_dot,
+    write_graphml,
+    write_node_link,
+)
+from rtt_topology.graph.reconciliation import (
+    GraphDiff,
+    Reconciliation,
+    diff_graphs,
+    reconcile,
+)
+
+__all__ = [
+    "EDGE_ATTRIBUTES",
+    "EDGE_KINDS",
+    "EDGE_TABLE_COLUMNS",
+    "GRAPH_ATTRIBUTES",
+    "NODE_ATTRIBUTES",
+    "PROVENANCES",
+    "Attribute",
+    "GraphDiff",
+    "Reconciliation",
+    "add_declared_edge",
+    "add_service",
+    "build_graph",
+    "diff_graphs",
+    "from_node_link",
+    "graph_from_frames",
+    "graph_to_frames",
+    "read_node_link",
+    "reconcile",
+    "to_dot",
+    "to_node_link",
+    "validate_graph",
+    "write_dot",
+    "write_graphml",
+    "write_node_link",
+]

@@ -1,0 +1,341 @@
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtt_topology.analysis.cadence import CADENCE_COLUMNS, cadence, cadence_changes
+from rtt_topology.columns import empty_beacon_frame
+from rtt_topology.errors import InputError
+from rtt_topology.load import beacons_from_records, read_beacons, read_profiles
+from rtt_topology.schemas import Profile
+from tests import DEMO
+
+T0 = pd.Timestamp("2026-01-19T15:00:00Z")
+BUCKET = pd.Timedelta("5min")
+
+
+def beacon_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A beacon table built by the loader's rules (sorted, deduplicated, none refused)."""
+    return beacons_from_records(rows, strict=True).beacons
+
+
+def beats(
+    site: str,
+    seconds: list[float] | np.ndarray,
+    *,
+    session: str = "s1",
+    event: str = "heartbeat",
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "site": site,
+            "session": session,
+            "event": event,
+            "ts": (T0 + pd.Timedelta(seconds=float(s))).isoformat().replace("+00:00", "Z"),
+        }
+        for s in seconds
+    ]
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]]:
+    beacons = read_beacons(DEMO / "beacons").beacons
+    profiles = read_profiles(DEMO / "profiles").profiles
+    truth = json.loads((DEMO / "ground_truth.json").read_text())
+    return beacons, profiles, truth
+
+
+def incident(truth: dict[str, Any], kind: str) -> dict[str, Any]:
+    [found] = [i for i in truth["incidents"] if i["type"] == kind]
+    return found
+
+
+# --- the demo datacenter -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("with_profiles", [True, False])
+def test_demo_slowdown_is_the_only_cadence_change(
+    demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]], with_profiles: bool
+) -> None:
+    beacons, profiles, truth = demo
+    slow = incident(truth, "cadence_slowdown")
+    changes = cadence_changes(beacons, profiles if with_profiles else None)
+    # Deploys, crashes, the planned stop and the restart storm raise nothing.
+    assert changes["site"].tolist() == slow["services"]
+    episode = changes.iloc[0]
+    assert abs(episode["start"] - pd.Timestamp(slow["start"])) <= BUCKET
+    assert episode["direction"] == "slower"
+    details = slow["details"]
+    expected = details["period_after_s"] / details["period_before_s"]
+    assert episode["ratio"] == pytest.approx(expected, rel=0.1)
+    assert episode["end"] == beacons["ts"].max().floor("5min") + BUCKET
+
+
+def test_demo_incidents_other_than_slowdown_keep_cadence(
+    demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]],
+) -> None:
+    beacons, profiles, truth = demo
+    table = cadence(beacons, profiles)
+    disturbed = {d["service"] for d in truth["deploys"]}
+    for kind in ("crash", "planned_stop", "restart_storm"):
+        disturbed.update(incident(truth, kind)["services"])
+    worst = table[table["site"].isin(disturbed)].groupby("site", observed=True)["cadence_drift"]
+    assert (worst.max() < math.log2(1.5) / 4).all()
+
+
+def test_demo_adherence_follows_the_slowdown(
+    demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]],
+) -> None:
+    beacons, profiles, truth = demo
+    slow = incident(truth, "cadence_slowdown")
+    table = cadence(beacons, profiles)
+    site = table[table["site"] == slow["services"][0]]
+    at = pd.Timestamp(slow["start"]).floor("5min")
+    before = site[site["bucket"] < at - BUCKET]
+    after = site[site["bucket"] > at + BUCKET]
+    assert before["adherence"].median() > 0.9
+    assert after["adherence"].median() == pytest.approx(46 / 153, abs=0.1)
+    assert set(site["reference_s"]) == {float(slow["details"]["declared_interval_s"])}
+
+
+def test_demo_table_shape(demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]]) -> None:
+    beacons, profiles, _ = demo
+    before = beacons.copy()
+    table = cadence(beacons, profiles)
+    pd.testing.assert_frame_equal(beacons, before)
+    assert tuple(table.columns) == CADENCE_COLUMNS
+    sites = beacons["site"].nunique()
+    assert len(table) == sites * table["bucket"].nunique()
+    assert table["bucket"].dtype == pd.DatetimeTZDtype("ns", "UTC")
+    assert isinstance(table["site"].dtype, pd.CategoricalDtype)
+    assert table["beacons"].sum() == len(beacons)
+    assert table["adherence"].dropna().between(0, 1).all()
+
+
+# --- hand-made tables -----------------------------------------------------------------
+
+
+def test_regular_heartbeats() -> None:
+    table = cadence(beacon_table(beats("api", np.arange(0, 600, 30))))
+    assert table["bucket"].tolist() == [T0, T0 + BUCKET]
+    assert table["heartbeats"].tolist() == [10, 10]
+    assert table["median_interval_s"].tolist() == [30.0, 30.0]
+    assert table["p95_interval_s"].tolist() == [30.0, 30.0]
+    assert table["period_s"].tolist() == [30.0, 30.0]
+    assert table["reference_s"].tolist() == [30.0, 30.0]
+    assert table["adherence"].tolist() == [1.0, 1.0]
+    assert table["cadence_drift"].tolist() == [0.0, 0.0]
+
+
+def test_expected_counts_from_the_first_beacon() -> None:
+    rows = beats("api", np.arange(0, 600, 30)) + beats("late", np.arange(150, 600, 30))
+    table = cadence(beacon_table(rows))
+    late = table[table["site"] == "late"]
+    # The window ends just after the last beacon (15:09:30): 270 s of the last bucket.
+    assert late["expected"].tolist() == pytest.approx([5.0, 9.0])
+    assert late["adherence"].tolist() == [1.0, 1.0]
+
+
+def test_nothing_expected_before_a_site_starts() -> None:
+    rows = beats("api", np.arange(0, 900, 30)) + beats("new", np.arange(600, 900, 30))
+    table = cadence(beacon_table(rows))
+    new = table[table["site"] == "new"]
+    assert new["expected"].tolist() == pytest.approx([0.0, 0.0, 9.0])
+    assert new["adherence"].isna().tolist() == [True, True, False]
+
+
+def test_declared_interval_is_period_and_reference() -> None:
+    declared = {"api": Profile(rtt_version="1.0", supports=[], heartbeat_interval_s=15)}
+    table = cadence(beacon_table(beats("api", np.arange(0, 600, 30))), declared)
+    assert table["period_s"].tolist() == [15.0, 15.0]
+    assert table["expected"].tolist() == pytest.approx([20.0, 18.0])
+    assert table["adherence"].tolist() == pytest.approx([0.5, 10 / 18])
+    assert table["ratio"].tolist() == [2.0, 2.0]
+    assert table["cadence_drift"].tolist() == [1.0, 1.0]
+
+
+def test_no_interval_across_a_restart() -> None:
+    rows = beats("api", [0, 30, 60, 90])
+    # A new session after 200 s, opened by a startup: the gap is no interval.
+    rows += beats("api", [290], session="s2", event="startup")
+    rows += beats("api", [300, 330, 360], session="s2")
+    # A startup inside a session also cuts it.
+    rows += beats("api", [500], session="s2", event="startup")
+    rows += beats("api", [510, 540], session="s2")
+    table = cadence(beacon_table(rows))
+    assert table["max_interval_s"].tolist() == [30.0, 30.0]
+    assert table["heartbeats"].tolist() == [4, 5]
+
+
+def test_overlapping_sessions_are_measured_apart() -> None:
+    # Blue-green: two processes beacon every 60 s, 30 s apart.
+    rows = beats("api", np.arange(0, 600, 60), session="blue")
+    rows += beats("api", np.arange(30, 600, 60), session="green")
+    table = cadence(beacon_table(rows))
+    assert set(table["median_interval_s"]) == {60.0}
+    assert table["heartbeats"].tolist() == [10, 10]
+
+
+def test_main_event_is_the_heartbeat() -> None:
+    rows = beats("web", np.arange(0, 600, 60))
+    rows += beats("web", np.arange(5, 600, 20), session="visitor", event="page_load")
+    rows += beats("web", np.arange(7, 600, 20), session="visitor", event="nav")
+    table = cadence(beacon_table(rows))
+    # page_load is the most frequent event here: it is the one measured.
+    assert table["median_interval_s"].tolist() == [20.0, 20.0]
+    assert table["beacons"].sum() == len(rows)
+
+
+def test_reference_is_the_first_hour() -> None:
+    seconds = np.concatenate([np.arange(0, 3600, 30), 3600 + np.arange(0, 3600, 60)])
+    table = cadence(beacon_table(beats("api", seconds)))
+    assert set(table["reference_s"]) == {30.0}
+    changes = cadence_changes(beacon_table(beats("api", seconds)))
+    assert changes["start"].tolist() == [T0 + pd.Timedelta("1h")]
+    assert changes["direction"].tolist() == ["slower"]
+    assert changes["ratio"].tolist() == [2.0]
+    assert changes["buckets"].tolist() == [12]
+
+
+def test_reference_window_length() -> None:
+    # 60 s for half an hour, then 30 s: the first hour's median is 30 s, its first 20 min 60 s.
+    seconds = np.concatenate([np.arange(0, 1800, 60), 1800 + np.arange(0, 5400, 30)])
+    beacons = beacon_table(beats("api", seconds))
+    assert set(cadence(beacons)["reference_s"]) == {30.0}
+    assert set(cadence(beacons, reference_s=1200)["reference_s"]) == {60.0}
+    # Too few intervals in the window: the period (median of all intervals) is used.
+    assert set(cadence(beacons, reference_s=60)["reference_s"]) == {30.0}
+
+
+def test_faster_cadence() -> None:
+    seconds = np.concatenate([np.arange(0, 1800, 60), 1800 + np.arange(0, 1800, 20)])
+    changes = cadence_changes(beacon_table(beats("api", seconds)), reference_s=1800)
+    assert changes["direction"].tolist() == ["faster"]
+    assert changes["ratio"].tolist() == [pytest.approx(1 / 3)]
+
+
+def test_one_odd_bucket_is_not_an_episode() -> None:
+    # One bucket at 90 s, between two stretches at 30 s.
+    seconds = np.concatenate(
+        [np.arange(0, 1800, 30), [1890, 1980, 2070], np.arange(2100, 3600, 30)]
+    )
+    assert cadence_changes(beacon_table(beats("api", seconds)), reference_s=1800).empty
+    assert len(cadence_changes(beacon_table(beats("api", seconds)), min_buckets=1)) == 1
+
+
+def test_slow_period_longer_than_a_bucket_is_still_one_episode() -> None:
+    # 400 s between beacons: some 5-minute buckets see no interval end; they do not break it.
+    seconds = np.concatenate([np.arange(0, 1800, 30), 1800 + np.arange(0, 4000, 400)])
+    changes = cadence_changes(beacon_table(beats("api", seconds)), reference_s=1800)
+    assert len(changes) == 1
+    assert changes["ratio"].iloc[0] == pytest.approx(400 / 30)
+
+
+def test_threshold() -> None:
+    seconds = np.concatenate([np.arange(0, 1800, 30), 1800 + np.arange(0, 1800, 40)])
+    table = beacon_table(beats("api", seconds))
+    assert cadence_changes(table, reference_s=1800).empty  # 33 % slower: within 1.5
+    assert len(cadence_changes(table, reference_s=1800, threshold=1.25)) == 1
+
+
+def test_window_and_buckets() -> None:
+    beacons = beacon_table(beats("api", np.arange(0, 3600, 30)))
+    table = cadence(beacons, start="2026-01-19T15:10:00Z", end="2026-01-19T15:40:00+00:00")
+    assert table["bucket"].min() == T0 + pd.Timedelta("10min")
+    assert table["bucket"].max() == T0 + pd.Timedelta("35min")
+    hourly = cadence(beacons, bucket="1h")
+    assert hourly["heartbeats"].tolist() == [120]
+    # A window start inside a bucket: only the part inside is expected.
+    part = cadence(beacons, start="2026-01-19T15:02:30Z", end="2026-01-19T15:05:00Z")
+    assert part["expected"].tolist() == [5.0]
+    assert part["heartbeats"].tolist() == [5]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bucket": "1M"}, "fixed duration"),
+        ({"bucket": "0s"}, "positive"),
+        ({"start": "2026-01-19T15:00:00"}, "timezone-aware"),
+        ({"start": "soon"}, "not a timestamp"),
+        ({"start": "2026-01-19T16:00:00Z", "end": "2026-01-19T15:00:00Z"}, "before end"),
+        ({"reference_s": 0}, "reference_s"),
+    ],
+)
+def test_bad_options(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        cadence(beacon_table(beats("api", [0, 30])), **kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"threshold": 1}, ">"), ({"min_buckets": 0}, "")])
+def test_bad_change_options(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError):
+        cadence_changes(beacon_table(beats("api", [0, 30])), **kwargs)
+
+
+def test_empty_table() -> None:
+    table = cadence(empty_beacon_frame())
+    assert tuple(table.columns) == CADENCE_COLUMNS
+    assert table.empty
+    changes = cadence_changes(empty_beacon_frame())
+    assert changes.empty
+    assert changes.columns.tolist() == [
+        "site", "start", "end", "buckets", "reference_s", "observed_s", "ratio", "direction",
+    ]  # fmt: skip
+
+
+def test_unsorted_and_filtered_tables() -> None:
+    rows = beats("a", np.arange(0, 600, 30)) + beats("b", np.arange(10, 600, 45))
+    beacons = beacon_table(rows)
+    expected = cadence(beacons)
+    shuffled = beacons.sample(frac=1.0, random_state=1)
+    pd.testing.assert_frame_equal(cadence(shuffled), expected)
+    # Rows of a site removed (coherence drops clusters): its unused category is no row.
+    only_b = cadence(beacons[beacons["site"] == "b"])
+    assert set(only_b["site"]) == {"b"}
+    pd.testing.assert_frame_equal(
+        only_b.reset_index(drop=True),
+        expected[expected["site"] == "b"]
+        .reset_index(drop=True)
+        .assign(site=lambda t: t["site"].cat.remove_unused_categories()),
+    )
+
+
+# --- properties -----------------------------------------------------------------------
+
+EVENTS = ["heartbeat", "heartbeat", "heartbeat", "startup", "shutdown", "page_load"]
+
+
+@st.composite
+def random_beacons(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 60))
+    rows = []
+    for _ in range(n):
+        rows += beats(
+            draw(st.sampled_from(["a", "b", "c"])),
+            [draw(st.integers(0, 3 * 3600))],
+            session=draw(st.sampled_from(["s1", "s2"])),
+            event=draw(st.sampled_from(EVENTS)),
+        )
+    return beacon_table(rows)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(beacons=random_beacons(), bucket=st.sampled_from(["1min", "5min", "1h"]))
+def test_adherence_in_unit_interval(beacons: pd.DataFrame, bucket: str) -> None:
+    table = cadence(beacons, bucket=bucket)
+    adherence = table["adherence"].dropna()
+    assert ((adherence >= 0) & (adherence <= 1)).all()
+    assert (table["cadence_drift"].dropna() >= 0).all()
+    assert table["heartbeats"].le(table["beacons"]).all()
+    assert table["beacons"].sum() == len(beacons)
+    assert len(table) == beacons["site"].nunique() * table["bucket"].nunique()
+    # Adherence exists exactly where something is expected.
+    assert table["adherence"].notna().equals(table["expected"] > 0)
