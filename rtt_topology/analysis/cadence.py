@@ -72,15 +72,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from rtt_topology._memo import memoized
-from rtt_topology._timestamps import Instant, instant_ns, utc_index
+from rtt_topology._timestamps import Instant, utc_index
 from rtt_topology.aggregate.history import MIN_INTERVALS, main_event_rows, periods
+from rtt_topology.analysis.grid import (
+    NO_SITES,
+    UTC_NS,
+    Sites,
+    bucket_grid,
+    by_site,
+    empty_frame,
+    site_numbers,
+)
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
@@ -130,84 +137,6 @@ _NS = 1_000_000_000
 _BREAKS = ("startup", "shutdown")
 
 
-@dataclass(frozen=True)
-class _Buckets:
-    """A window ``[lo, hi)`` cut in ``count`` buckets of ``width`` ns from ``first``."""
-
-    width: int
-    first: int
-    count: int
-    lo: int
-    hi: int
-
-    def starts(self) -> np.ndarray:
-        return self.first + np.arange(self.count, dtype=np.int64) * self.width
-
-    def locate(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the mask of the instants inside the window, and their bucket numbers."""
-        inside = (ts >= self.lo) & (ts < self.hi)
-        return inside, (ts[inside] - self.first) // self.width
-
-
-def _buckets(
-    ts: np.ndarray, bucket: str | pd.Timedelta, start: Instant | None, end: Instant | None
-) -> _Buckets:
-    """Return the bucket grid of a window; the default window holds every beacon."""
-    try:
-        width = int(pd.Timedelta(bucket).value)
-    except ValueError as exc:
-        raise InputError(f"bucket must be a fixed duration such as '5min', not {bucket!r}") from exc
-    if width <= 0:
-        raise InputError(f"bucket must be positive, not {bucket!r}")
-    lo, hi = instant_ns(start, "start"), instant_ns(end, "end")
-    if lo is not None and hi is not None and lo >= hi:
-        raise InputError("start must be before end")
-    if lo is None:
-        lo = int(ts.min()) if len(ts) else hi
-    if hi is None:
-        hi = int(ts.max()) + 1 if len(ts) else lo
-    if lo is None or hi is None or lo >= hi:
-        return _Buckets(width, 0, 0, 0, 0)
-    first = lo // width * width
-    return _Buckets(width, first, (hi - first + width - 1) // width, lo, hi)
-
-
-def _sorted(beacons: pd.DataFrame) -> pd.DataFrame:
-    """Return the table sorted by site then ts (itself when it is, as loaders return it)."""
-    codes = beacons["site"].cat.codes.to_numpy()
-    ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    step = np.diff(codes)
-    if (step >= 0).all() and (np.diff(ts)[step == 0] >= 0).all():
-        return beacons
-    return beacons.iloc[np.lexsort((ts, codes))]
-
-
-class _Sites(NamedTuple):
-    """The sites that have beacons: names, a dense number per row, first row of each."""
-
-    names: np.ndarray  # str, sorted
-    dense: np.ndarray  # per row, 0..len(names)-1
-    first_row: np.ndarray  # per site, its first row in the sorted table
-
-    def column(self, count: int) -> pd.Categorical:
-        """Return the categorical site column of a grid with ``count`` rows per site."""
-        codes = np.repeat(np.arange(len(self.names)), count)
-        return pd.Categorical.from_codes(
-            codes, categories=pd.Index(self.names, dtype="str"), validate=False
-        )
-
-
-def _sites(beacons: pd.DataFrame) -> _Sites:
-    """Dense site numbers of a table sorted by site (unused categories dropped)."""
-    codes = beacons["site"].cat.codes.to_numpy().astype(np.int64)
-    categories = np.asarray(beacons["site"].cat.categories.astype(str), dtype=object)
-    if not len(codes):
-        return _Sites(np.zeros(0, dtype=object), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    first_row = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
-    dense = np.cumsum(np.concatenate(([0], (codes[1:] != codes[:-1]).astype(np.int64))))
-    return _Sites(categories[codes[first_row]], dense, first_row)
-
-
 def _heartbeat_gaps(
     beacons: pd.DataFrame, main: np.ndarray, dense: np.ndarray, ts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +158,7 @@ def _heartbeat_gaps(
 
 
 def _references(
-    sites: _Sites,
+    sites: Sites,
     profiles: Mapping[str, Profile] | None,
     period_s: np.ndarray,
     gap_site: np.ndarray,
@@ -253,17 +182,6 @@ def _references(
         if declared is not None and declared.heartbeat_interval_s:
             reference[i] = float(declared.heartbeat_interval_s)
     return reference
-
-
-def _empty(columns: tuple[str, ...], dtypes: Mapping[str, object]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series([], dtype=dtypes.get(c, "float64")) for c in columns}  # type: ignore[call-overload]
-    )
-
-
-_UTC = pd.DatetimeTZDtype("ns", "UTC")
-#: The site column's dtype in an empty table.
-_NO_SITES = pd.CategoricalDtype(pd.Index([], dtype="str"))
 
 
 @memoized(copy=True)
@@ -326,14 +244,14 @@ def cadence(
     validate_beacon_frame(beacons)
     if not reference_s > 0:
         raise InputError(f"reference_s must be positive, not {reference_s}")
-    beacons = _sorted(beacons)
+    beacons = by_site(beacons)
     ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    grid = _buckets(ts, bucket, start, end)
-    sites = _sites(beacons)
+    grid = bucket_grid(ts, bucket, start, end)
+    sites = site_numbers(beacons)
     n_sites, count = len(sites.names), grid.count
-    dtypes = {"site": _NO_SITES, "bucket": _UTC, "beacons": "int64", "heartbeats": "int64"}
+    dtypes = {"site": NO_SITES, "bucket": UTC_NS, "beacons": "int64", "heartbeats": "int64"}
     if n_sites == 0 or count == 0:
-        return _empty(CADENCE_COLUMNS, dtypes)
+        return empty_frame(CADENCE_COLUMNS, dtypes)
 
     main = main_event_rows(beacons)
     inside, k = grid.locate(ts)
@@ -438,10 +356,10 @@ def cadence_changes(
     if min_buckets < 1:
         raise InputError(f"min_buckets must be at least 1, not {min_buckets}")
     table = cadence(beacons, profiles, bucket=bucket, start=start, end=end, reference_s=reference_s)
-    dtypes = {"site": "str", "start": _UTC, "end": _UTC, "buckets": "int64", "direction": "str"}
+    dtypes = {"site": "str", "start": UTC_NS, "end": UTC_NS, "buckets": "int64", "direction": "str"}
     seen = table[table["cadence_drift"].notna()]
     if seen.empty:
-        return _empty(_CHANGE_COLUMNS, dtypes)
+        return empty_frame(_CHANGE_COLUMNS, dtypes)
     site = seen["site"].cat.codes.to_numpy()
     off = seen["cadence_drift"].to_numpy() > math.log2(threshold)
     state = np.where(off, np.sign(seen["ratio"].to_numpy() - 1.0), 0.0)
@@ -462,7 +380,7 @@ def cadence_changes(
     )
     episodes = episodes[episodes["buckets"] >= min_buckets].reset_index(drop=True)
     if episodes.empty:
-        return _empty(_CHANGE_COLUMNS, dtypes)
+        return empty_frame(_CHANGE_COLUMNS, dtypes)
     width = pd.Timedelta(bucket)
     episodes["end"] = episodes["end"] + width
     episodes["buckets"] = episodes["buckets"].astype("int64")

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from rtt_topology.load.traces.edges import EDGE_KINDS
+
 __all__ = [
     "EDGE_ATTRIBUTES",
     "EDGE_KINDS",
@@ -46,9 +48,6 @@ class Attribute:
     optional: bool
     description: str
 
-
-#: Values of the edge attribute ``kind`` (after OpenTelemetry's servicegraph).
-EDGE_KINDS: Final = ("rpc", "messaging", "database", "virtual")
 
 #: Values of the edge attribute ``provenance``.
 PROVENANCES: Final = ("traced", "declared", "both")

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from rtt_topology.diagnostics.rules.ruleset import RuleSet
     from rtt_topology.load import BeaconLoad, ProfileLoad, TraceLoad
     from rtt_topology.load.report import LoadReport
-    from rtt_topology.report.sections import Analysis
+    from rtt_topology.report.analyses import Analysis
     from rtt_topology.schemas import Profile
 
 __all__ = [
@@ -363,7 +363,8 @@ def build_report(
     (True, False)
     """
     from rtt_topology.graph.build import build_graph
-    from rtt_topology.report.sections import analyse, sections
+    from rtt_topology.report.analyses import analyse
+    from rtt_topology.report.sections import sections
 
     if beacons is None and profiles is None and traces is None:
         raise InputError("a report needs at least one of beacons, profiles or traces")

@@ -1,6 +1,6 @@
 """The document a report is made of: sections of facts, tables, figures and notes.
 
-The analysis fills this model once (:mod:`rtt_topology.report.sections`); each
+The section layouts fill this model once (:mod:`rtt_topology.report.sections`); each
 output format renders it (:mod:`rtt_topology.report.render`), so the HTML,
 Markdown and JSON forms always say the same thing. Values are kept as data
 (numbers, timestamps, lists) until a renderer formats them: strings that came

@@ -37,12 +37,21 @@ BADGES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 _LEVELS = frozenset({"info", "ok", "warning", "critical"})
+#: Table cells kept on one line: texts this short (kinds, names, times, numbers)...
+_SHORT_TEXT = 24
+#: ...and single words up to this long (rule ids, long service names).
+_LONG_WORD = 40
 
 
 def _more(block: TableBlock) -> str:
     if not block.truncated:
         return ""
     return f"showing {len(block.rows)} of {block.total} rows."
+
+
+def _unbroken(text: str) -> bool:
+    """Whether a table cell's text is short enough to keep on one line in HTML."""
+    return len(text) <= _SHORT_TEXT or (len(text) <= _LONG_WORD and len(text.split()) == 1)
 
 
 def _html_blocks(section: Section) -> list[dict[str, Any]]:
@@ -65,7 +74,7 @@ def _html_blocks(section: Section) -> list[dict[str, Any]]:
                 for i, value in enumerate(row):
                     text = cell_text(value)
                     badge = text if i in badge_at and text in BADGES else None
-                    cells.append({"text": text, "badge": badge})
+                    cells.append({"text": text, "badge": badge, "short": _unbroken(text)})
                 rows.append(cells)
             blocks.append(
                 {

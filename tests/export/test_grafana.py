@@ -9,8 +9,13 @@ import pytest
 
 from rtt_topology.analysis.liveness import STATES
 from rtt_topology.diagnostics.corridors import CORRIDOR_STATUSES
-from rtt_topology.export import grafana
-from rtt_topology.export.grafana import SCHEMA_VERSION, dashboard, dashboard_json, write_dashboard
+from rtt_topology.export.grafana import (
+    SCHEMA_VERSION,
+    dashboard,
+    dashboard_json,
+    rows,
+    write_dashboard,
+)
 from rtt_topology.export.metrics import METRICS
 
 EXPORTED = {spec.name: spec for spec in METRICS}
@@ -223,13 +228,13 @@ def test_mixed_families_are_always_selected_by_one_label() -> None:
 
 def test_unknown_metric_is_refused() -> None:
     with pytest.raises(KeyError, match="not a metric"):
-        grafana._m("rtt_nope_total")
+        rows.metric("rtt_nope_total")
 
 
 def test_state_mappings_follow_the_enums() -> None:
     board = dashboard()
-    assert set(grafana._STATE_COLORS) == set(STATES)
-    assert set(grafana._CORRIDOR_COLORS) == set(CORRIDOR_STATUSES)
+    assert set(rows.STATE_COLORS) == set(STATES)
+    assert set(rows.CORRIDOR_COLORS) == set(CORRIDOR_STATUSES)
     timeline = next(p for p in panels(board) if p["type"] == "state-timeline")
     (mapping,) = timeline["fieldConfig"]["defaults"]["mappings"]
     assert {k: v["text"] for k, v in mapping["options"].items()} == {

@@ -139,6 +139,39 @@ def test_html_is_self_contained(demo_html: str) -> None:
     assert {h[1:] for h in hrefs if h} <= ids
 
 
+def _css_rules(html: str) -> list[tuple[list[str], dict[str, str]]]:
+    """The page's style rules as (selectors, declarations), @media blocks included."""
+    css = re.sub(r"/\*.*?\*/", "", html[html.index("<style>") : html.index("</style>")], flags=re.S)
+    rules = []
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        declarations = {
+            k.strip(): v.strip() for k, _, v in (d.partition(":") for d in body.split(";")) if v
+        }
+        rules.append(([s.strip() for s in selectors.split(",")], declarations))
+    return rules
+
+
+def test_badges_and_short_cells_never_break_inside_a_word(demo_html: str) -> None:
+    page = parse(demo_html)
+    classes = {(tag, c) for tag, k, v in page.attrs if k == "class" and v for c in v.split()}
+    # The classes the renderer gives badges and short cells (kinds, names, times, numbers).
+    assert ("span", "badge") in classes
+    assert ("td", "short") in classes
+    assert '<td class="short">rule_violation</td>' in demo_html
+    assert '<td class="short"><span class="badge warning">warning</span></td>' in demo_html
+    rules = _css_rules(demo_html)
+    nowrap = {s for selectors, d in rules if d.get("white-space") == "nowrap" for s in selectors}
+    assert {".badge", "td.short"} <= nowrap
+    # Nothing lets a browser split a word anywhere inside a short cell or a badge ...
+    for selectors, declarations in rules:
+        if {".badge", "td.short", "td"} & set(selectors):
+            assert declarations.get("word-break", "normal") == "normal", selectors
+    # ... and a table too wide for the page scrolls inside its own box.
+    wrap = next(d for selectors, d in rules if ".table-wrap" in selectors)
+    assert wrap["overflow-x"] == "auto"
+    assert demo_html.count('<div class="table-wrap">') == demo_html.count("<table>")
+
+
 def test_figures_are_png(demo_report: Report) -> None:
     from rtt_topology.report.build import FigureBlock
 

@@ -11,7 +11,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from rtt_topology.diagnostics.rules.kinds import SEVERITIES, Severity, Violation
+from rtt_topology.diagnostics.rules.base import SEVERITIES, Severity, Violation
 
 __all__ = [
     "RULE_STATUSES",

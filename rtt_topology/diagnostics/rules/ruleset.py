@@ -90,15 +90,8 @@ from rtt_topology.diagnostics.policy_files import (
     parse_document,
     read_document,
 )
-from rtt_topology.diagnostics.rules.kinds import (
-    RULE_CLASSES,
-    RULE_KINDS,
-    SEVERITIES,
-    Context,
-    Rule,
-    Severity,
-    Violation,
-)
+from rtt_topology.diagnostics.rules.base import SEVERITIES, Context, Severity, Violation
+from rtt_topology.diagnostics.rules.kinds import RULE_CLASSES, RULE_KINDS, Rule
 from rtt_topology.diagnostics.rules.results import (
     RULE_STATUSES,
     Baseline,

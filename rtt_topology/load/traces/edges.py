@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rtt_topology.graph.contract import EDGE_KINDS
 from rtt_topology.load.traces.keys import (
     KIND_CODES,
     BoolArray,
@@ -29,6 +28,7 @@ from rtt_topology.load.traces.records import FORMAT_BITS
 
 __all__ = [
     "EDGE_COLUMNS",
+    "EDGE_KINDS",
     "PairingStats",
     "edges_from_links",
     "edges_from_spans",
@@ -37,6 +37,10 @@ __all__ = [
     "pair_spans",
 ]
 
+
+#: Values of the edge table's ``kind`` column, after OpenTelemetry's servicegraph; the
+#: service graph's edge attribute ``kind`` takes them over.
+EDGE_KINDS: Final = ("rpc", "messaging", "database", "virtual")
 
 #: The edge table: column name -> dtype.
 EDGE_COLUMNS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Lay out and draw the service graph for rtt_topology.plots.plot_topology.
+"""Build what the service graph plot draws: node positions, looks, edges and title.
 
 Services are placed in columns by D-layer (:func:`rtt_topology.diagnostics.triads.layers`,
 calls flow left to right) and ordered inside a column by the barycenter
@@ -19,46 +19,37 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
 from rtt_topology.errors import InputError
-from rtt_topology.plots.common import (
-    NEUTRAL_COLOR,
-    PALETTE,
-    STATE_COLORS,
-    VIOLATION_COLOR,
-    legend,
-    new_axes,
-    note,
-    plain_text,
-    ramp,
-    set_title,
-)
+from rtt_topology.plots.common import NEUTRAL_COLOR, STATE_COLORS
 
-__all__ = ["Style", "census_bars", "draw", "layered"]
+__all__ = [
+    "Edge",
+    "Scene",
+    "Style",
+    "group_scene",
+    "layered",
+    "node_states",
+    "services_scene",
+    "violating",
+]
 
-if TYPE_CHECKING:
-    from matplotlib.artist import Artist
-    from matplotlib.axes import Axes
-
-_EDGE = "#37474f"
-_DECLARED_ONLY = "#9e9e9e"
 _NO_LAYER = "no layer"
 _NO_GROUP = "(no group)"
 _SWEEPS = 8
 _MAX_ROWS = 30
-_RAD = 0.08
-_SAME_COLUMN_RAD = 0.45
 Style = Literal["solid", "dashed", "dotted"]
-_LINESTYLE: dict[Style, str] = {"solid": "-", "dashed": "--", "dotted": ":"}
 
 
 @dataclass
-class _Edge:
+class Edge:
+    """One drawn call: caller, callee, calls, line style and whether it breaks a rule."""
+
     u: Hashable
     v: Hashable
     calls: float
@@ -67,14 +58,14 @@ class _Edge:
 
 
 @dataclass
-class _Scene:
+class Scene:
     """What to draw: positions, node looks, edges, column labels, title."""
 
     pos: dict[Hashable, tuple[float, float]]
     labels: dict[Hashable, str]
     colors: dict[Hashable, Any]
     sizes: dict[Hashable, float]
-    edges: list[_Edge]
+    edges: list[Edge]
     columns: list[str]
     title: str
     square: set[Hashable] = field(default_factory=set)
@@ -85,9 +76,10 @@ class _Scene:
 # --- inputs -----------------------------------------------------------------------------------
 
 
-def _state_map(
+def node_states(
     G: nx.DiGraph[Any], states: pd.DataFrame | Mapping[str, str] | None
 ) -> dict[Any, str]:
+    """Return the liveness state of each node: from ``states``, else the node attribute."""
     if states is None:
         return {n: str(s) for n, s in G.nodes(data="state") if s is not None}
     if isinstance(states, pd.DataFrame):
@@ -101,7 +93,7 @@ def _state_map(
     return {n: found[str(n)] for n in G.nodes if str(n) in found}
 
 
-def _violations(violations: Any) -> tuple[set[tuple[str, str]], set[str]]:
+def violating(violations: Any) -> tuple[set[tuple[str, str]], set[str]]:
     """Return the violating edges and nodes named by rule results, violations or pairs."""
     edges: set[tuple[str, str]] = set()
     nodes: set[str] = set()
@@ -225,13 +217,14 @@ def _circle(nodes: list[Hashable]) -> dict[Hashable, tuple[float, float]]:
 # --- scenes -----------------------------------------------------------------------------------
 
 
-def _services_scene(
+def services_scene(
     G: nx.DiGraph[Any],
     state_of: Mapping[Any, str],
     layers: Mapping[Any, str] | None,
     bad_edges: set[tuple[str, str]],
     bad_nodes: set[str],
-) -> _Scene:
+) -> Scene:
+    """Return the scene of every service, in D-layer columns ordered by barycenter sweeps."""
     column, names = _layer_columns(G, layers)
     nodes = list(G.nodes)
     group = {n: str(G.nodes[n].get("group") or "") for n in nodes}
@@ -240,13 +233,13 @@ def _services_scene(
     for u, v, data in G.edges(data=True):
         calls = float(data.get("calls") or 0)
         style = _edge_style(data.get("provenance"))
-        edges.append(_Edge(u, v, calls, style, (str(u), str(v)) in bad_edges))
+        edges.append(Edge(u, v, calls, style, (str(u), str(v)) in bad_edges))
     attrs = G.nodes
     layer_text = f"{names[0]}-{names[-1]}" if len(names) > 1 else (names[0] if names else "")
     title = f"service graph: {G.number_of_nodes()} services, {G.number_of_edges()} edges"
     if layer_text:
         title += f", layers {layer_text}"
-    return _Scene(
+    return Scene(
         pos=pos,
         labels={n: str(n) for n in nodes},
         colors={n: STATE_COLORS.get(state_of.get(n, ""), NEUTRAL_COLOR) for n in nodes},
@@ -287,13 +280,14 @@ def _group_keys(
     ], "group and layer"
 
 
-def _group_scene(
+def group_scene(
     G: nx.DiGraph[Any],
     state_of: Mapping[Any, str],
     bad_edges: set[tuple[str, str]],
     layers: Mapping[Any, str] | None,
     max_groups: int,
-) -> _Scene:
+) -> Scene:
+    """Return the scene of the graph's quotient by group, the groups on a circle."""
     nodes = list(G.nodes)
     keys, by = _group_keys(G, nodes, layers, max_groups)
     codes, names = pd.factorize(pd.Series(keys, dtype=object), sort=True)
@@ -334,7 +328,7 @@ def _group_scene(
         strict=True,
     ):  # one row per pair of groups, not per service
         style: Style = "solid" if declared and traced else "dashed" if traced else "dotted"
-        edges.append(_Edge(u, v, float(calls), style, bool(broken)))
+        edges.append(Edge(u, v, float(calls), style, bool(broken)))
         quotient.add_edge(u, v)
     # Groups on a circle, clockwise from the top in the order of their D-layer in the
     # quotient graph (callers first): groups of a datacenter call each other both ways,
@@ -347,7 +341,7 @@ def _group_scene(
         f"service graph aggregated by {by}: {len(nodes)} services in {len(names)} "
         f"groups, {G.number_of_edges()} edges"
     )
-    return _Scene(
+    return Scene(
         pos=_circle(list(order)),
         labels={
             i: f"{label[i]}\n({members[i]} service{'s' if members[i] != 1 else ''})" for i in order
@@ -358,292 +352,3 @@ def _group_scene(
         columns=[],
         title=title,
     )
-
-
-# --- triad census -----------------------------------------------------------------------------
-
-#: Triad families of the census plot: name, types, colour.
-_FAMILIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("not connected", ("003", "012", "102"), "#9e9e9e"),
-    ("connected, one-way calls", ("021D", "021U", "021C", "030T"), PALETTE["stable"]),
-    ("call cycle", ("030C",), PALETTE["paradox"]),
-    ("mutual calls", ("111D", "111U", "201", "120D", "120U", "120C", "210", "300"),
-     PALETTE["interference"]),
-)  # fmt: skip
-
-
-def census_bars(ax: Axes, counts: np.ndarray, *, log: bool) -> tuple[list[Artist], list[str]]:
-    """Draw the 16 census bars coloured by family, with their counts; return the legend."""
-    from matplotlib.patches import Patch
-
-    from rtt_topology.diagnostics.triads.decomposition import TRIAD_TYPES
-
-    color_of = {t: color for _, types, color in _FAMILIES for t in types}
-    x = np.arange(len(TRIAD_TYPES))
-    ax.bar(x, counts, color=[color_of[t] for t in TRIAD_TYPES], width=0.75)
-    log = log and bool(counts.any())  # no positive count: nothing to put on a log scale
-    if log:
-        ax.set_yscale("log")
-        ax.set_ylim(0.8, max(10.0, float(counts.max()) * 4))
-    else:
-        ax.set_ylim(0.0, max(1.0, float(counts.max()) * 1.12))
-    for xi, count in zip(x, counts, strict=True):
-        # On a log axis an empty bar has no top: its 0 sits on the axis.
-        ax.annotate(
-            f"{count:,}",
-            (float(xi), max(float(count), 1.0) if log else float(count)),
-            xytext=(0, 2),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize="x-small",
-            usetex=False,
-        )
-    handles: list[Artist] = [Patch(color=color) for _, _, color in _FAMILIES]
-    return handles, [name for name, _, _ in _FAMILIES]
-
-
-# --- drawing ----------------------------------------------------------------------------------
-
-
-def _crowding(edges: list[_Edge]) -> float:
-    """Return 1 up to 80 edges, less beyond: many edges are drawn thinner and fainter."""
-    return min(1.0, math.sqrt(80 / max(len(edges), 1)))
-
-
-def _widths(edges: list[_Edge]) -> list[float]:
-    top = max((e.calls for e in edges), default=0.0)
-    scale = _crowding(edges)
-    if top <= 0:
-        return [1.2 * scale] * len(edges)
-    return [scale * (0.6 + 3.0 * math.log1p(e.calls) / math.log1p(top)) for e in edges]
-
-
-def _draw_edges(ax: Axes, scene: _Scene) -> None:
-    from matplotlib.patches import FancyArrowPatch
-
-    column_of = {n: round(p[0]) for n, p in scene.pos.items()}
-    faint = 0.7 * _crowding(scene.edges) ** 1.5
-    for edge, width in zip(scene.edges, _widths(scene.edges), strict=True):
-        if edge.u not in scene.pos or edge.v not in scene.pos:
-            continue
-        if edge.u == edge.v:
-            continue
-        same = scene.columns and column_of[edge.u] == column_of[edge.v]
-        color = (
-            VIOLATION_COLOR
-            if edge.broken
-            else (_DECLARED_ONLY if edge.style == "dotted" else _EDGE)
-        )
-        radius_a = math.sqrt(scene.sizes[edge.u]) / 2 + 1.5
-        radius_b = math.sqrt(scene.sizes[edge.v]) / 2 + 2.5
-        arrow = FancyArrowPatch(
-            scene.pos[edge.u],
-            scene.pos[edge.v],
-            arrowstyle="-|>",
-            mutation_scale=9 + width * 2,
-            connectionstyle=f"arc3,rad={_SAME_COLUMN_RAD if same else _RAD}",
-            shrinkA=radius_a,
-            shrinkB=radius_b,
-            linewidth=width + (0.6 if edge.broken else 0.0),
-            linestyle=_LINESTYLE[edge.style],
-            color=color,
-            alpha=0.95 if edge.broken else max(0.12, faint),
-            zorder=2.5 if edge.broken else 1.5,
-            gid=f"edge:{edge.style}{':broken' if edge.broken else ''}",
-        )
-        ax.add_patch(arrow)
-
-
-def _draw_nodes(ax: Axes, scene: _Scene, *, colormap: bool) -> Artist | None:
-    nodes = list(scene.pos)
-    image = None
-    cmap = ramp(
-        "rtt_share_down", [PALETTE["coherence"], PALETTE["transitional"], PALETTE["paradox"]]
-    )
-    for marker, pick in (("o", [n for n in nodes if n not in scene.square]),
-                         ("s", [n for n in nodes if n in scene.square])):  # fmt: skip
-        if not pick:
-            continue
-        xy = np.array([scene.pos[n] for n in pick])
-        styles = ["--" if n in scene.dashed_outline else "-" for n in pick]
-        options: dict[str, Any] = {}
-        if colormap:
-            options.update(c=[scene.colors[n] for n in pick], cmap=cmap, vmin=0.0, vmax=1.0)
-        else:
-            options.update(c=[scene.colors[n] for n in pick])
-        image = ax.scatter(
-            xy[:, 0],
-            xy[:, 1],
-            s=[scene.sizes[n] for n in pick],
-            marker=marker,
-            edgecolors="#263238",
-            linewidths=[1.4 if s == "--" else 0.8 for s in styles],
-            linestyles=styles,
-            zorder=3,
-            gid=f"nodes:{marker}",
-            **options,
-        )
-    if scene.ringed:
-        ring = [n for n in nodes if n in scene.ringed]
-        xy = np.array([scene.pos[n] for n in ring])
-        ax.scatter(
-            xy[:, 0],
-            xy[:, 1],
-            s=[scene.sizes[n] * 2.2 for n in ring],
-            facecolors="none",
-            edgecolors=VIOLATION_COLOR,
-            linewidths=2.0,
-            zorder=2.8,
-            gid="nodes:ring",
-        )
-    return image
-
-
-def _draw_labels(ax: Axes, scene: _Scene) -> None:
-    count = len(scene.pos)
-    size = 7.5 if count <= 60 else max(4.0, 7.5 - (count - 60) / 20)
-    for n, (x, y) in scene.pos.items():
-        offset = math.sqrt(scene.sizes[n]) / 2 + 2
-        if scene.columns:  # layered: below the node
-            dx, dy, ha, va = 0.0, -1.0, "center", "top"
-        else:  # on a circle: outwards, away from the edges inside it
-            norm = math.hypot(x, y) or 1.0
-            dx, dy = x / norm, y / norm
-            ha = "center" if abs(dx) < 0.3 else "left" if dx > 0 else "right"
-            va = "center" if abs(dy) < 0.3 else "bottom" if dy > 0 else "top"
-        ax.annotate(
-            plain_text(scene.labels[n]),
-            (x, y),
-            xytext=(dx * offset, dy * offset),
-            textcoords="offset points",
-            ha=ha,
-            va=va,
-            fontsize=size,
-            usetex=False,
-            zorder=4,
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
-        )
-
-
-def _frame_axes(ax: Axes, scene: _Scene) -> None:
-    xs = [p[0] for p in scene.pos.values()] or [0.0]
-    ys = [p[1] for p in scene.pos.values()] or [0.0]
-    pad = 0.6 if scene.columns else 0.25 * max(max(xs) - min(xs), 2.0)
-    ax.set_xlim(min(xs) - pad, max(xs) + pad)
-    ax.set_ylim(min(ys) - pad - 0.3, max(ys) + pad)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_yticks([])
-    if scene.columns:
-        ax.xaxis.tick_top()
-        ax.xaxis.set_label_position("top")
-        ax.set_xticks(range(len(scene.columns)), labels=scene.columns, usetex=False)
-        ax.tick_params(axis="x", length=0)
-        ax.set_xlabel("D-layer: longest call path from an entry point (calls go left to right)")
-        for i in range(len(scene.columns)):
-            ax.axvline(i, color="#eceff1", lw=6, zorder=0)
-    else:
-        ax.set_xticks([])
-        ax.set_aspect("equal", adjustable="box")
-
-
-def _legend(ax: Axes, scene: _Scene, state_of: Mapping[Any, str], *, grouped: bool) -> None:
-    from matplotlib.lines import Line2D
-
-    from rtt_topology.analysis.liveness import STATES
-
-    handles: list[Artist] = []
-    labels: list[str] = []
-
-    def dot(color: str, *, marker: str = "o", ls: str = "-", edge: str = "#263238") -> Line2D:
-        return Line2D([], [], ls="none", marker=marker, ms=8, mfc=color, mec=edge)
-
-    if not grouped:
-        present = {state_of.get(n) for n in scene.pos}
-        for state in STATES:
-            if state in present:
-                handles.append(dot(STATE_COLORS[state]))
-                labels.append(state)
-        if None in present or present - set(STATES):
-            handles.append(dot(NEUTRAL_COLOR))
-            labels.append("state unknown")
-        if scene.dashed_outline:
-            handles.append(dot("white", edge="#263238"))
-            labels.append("no profile: dashed outline")
-        if scene.square:
-            handles.append(dot("white", marker="s"))
-            labels.append("uninstrumented peer")
-        if scene.ringed:
-            handles.append(dot("none", edge=VIOLATION_COLOR))
-            labels.append("service breaks a rule")
-    styles = {e.style for e in scene.edges}
-    for style, text in (
-        ("solid", "declared and traced"),
-        ("dashed", "traced, not declared"),
-        ("dotted", "declared, not traced"),
-    ):
-        if style in styles:
-            color = _DECLARED_ONLY if style == "dotted" else _EDGE
-            handles.append(Line2D([], [], color=color, ls=_LINESTYLE[style], lw=1.5))
-            labels.append(text)
-    if any(e.broken for e in scene.edges):
-        handles.append(Line2D([], [], color=VIOLATION_COLOR, lw=2.2))
-        labels.append("call breaks a rule")
-    if scene.edges:
-        handles.append(Line2D([], [], color="none"))
-        labels.append("width: calls (log scale)")
-    if handles:
-        legend(ax, handles, labels)
-
-
-def draw(
-    G: nx.DiGraph[Any],
-    *,
-    states: pd.DataFrame | Mapping[str, str] | None,
-    layers: Mapping[Any, str] | None,
-    violations: Any,
-    aggregate: bool | Literal["auto"],
-    max_nodes: int,
-    ax: Axes | None,
-) -> Axes:
-    """Draw the service graph (see :func:`rtt_topology.plots.plot_topology`)."""
-    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
-        raise InputError(f"plot_topology needs a networkx.DiGraph, not {type(G).__name__}")
-    if aggregate not in (True, False, "auto"):
-        raise InputError(f"aggregate must be True, False or 'auto', not {aggregate!r}")
-    state_of = _state_map(G, states)
-    bad_edges, bad_nodes = _violations(violations)
-    grouped = aggregate is True or (aggregate == "auto" and G.number_of_nodes() > max_nodes)
-    if grouped:
-        scene = _group_scene(G, state_of, bad_edges, layers, max_nodes)
-    else:
-        scene = _services_scene(G, state_of, layers, bad_edges, bad_nodes)
-    tallest = pd.Series([p[0] for p in scene.pos.values()]).value_counts().max() if scene.pos else 1
-    width = max(8.0, 1.7 * max(len(scene.columns), 4) + 3.5)
-    height = min(18.0, max(4.5, 0.62 * float(tallest) + 1.8))
-    if grouped:
-        height = min(14.0, max(6.0, 0.25 * len(scene.pos) + 4))
-        width = height + 3.5
-    ax = new_axes(ax, (width, height))
-    if not scene.pos:
-        note(ax, "no services")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        set_title(ax, "service graph: no services")
-        return ax
-    _draw_edges(ax, scene)
-    image = _draw_nodes(ax, scene, colormap=grouped)
-    _draw_labels(ax, scene)
-    _frame_axes(ax, scene)
-    if grouped and image is not None:
-        bar = ax.figure.colorbar(image, ax=ax, fraction=0.03, pad=0.01, shrink=0.6)  # type: ignore[arg-type]
-        bar.set_label("share of services down", usetex=False)
-    _legend(ax, scene, state_of, grouped=grouped)
-    loops = sum(1 for e in scene.edges if e.u == e.v)
-    if loops == len(scene.edges):
-        scene.title += " (no calls)"
-    if loops:
-        scene.title += f"; {loops} self-call{'s' if loops > 1 else ''} not drawn"
-    set_title(ax, scene.title)
-    return ax

@@ -1,0 +1,93 @@
+"""Tell whether each service is alive, at any moment, and how its state changed over time.
+
+The semantics follow healthchecks.io (period and grace) and Uptime Kuma (up, down,
+pending, maintenance). Each service has a **period** P: its profile's
+``heartbeat_interval_s``, else the period inferred from its beacons
+(:func:`rtt_topology.aggregate.history.periods`), else ``default_period_s`` (60 s); and a
+**grace** G: ``grace_s`` when given (one value for every service), else one period;
+and a **jitter** allowance j (default 0.1): beacons arrive a little before or after
+their period, so a service stays up until ``U = min(P * (1 + j), P + G)``.
+Any beacon of a service is a sign of life. A service's **age** at a time ``t`` is
+``t`` minus its last beacon at or before ``t``; beacons after ``t`` are ignored,
+so the state at any past moment can be asked.
+
+==========  =================================================================
+state       when (first match, top to bottom: the precedence)
+==========  =================================================================
+missing     declared in a profile, no beacon at or before ``t``
+stopped     the last beacon is a ``shutdown``: a planned stop, not an alarm
+down        age >= P + G (and the last beacon is not a ``shutdown``)
+flapping    more than ``flapping_restarts`` restarts
+            (:func:`rtt_topology.aggregate.history.restarts`) in the ``flapping_window_s``
+            seconds ending at ``t``; it overrides up and late only
+late        U <= age < P + G
+up          age < U
+==========  =================================================================
+
+:data:`STATES` lists them from the mildest to the most severe, which is also
+the order of the categorical ``state`` columns (``max()`` gives the worst).
+Intervals are half-open, as in healthchecks.io: a service becomes late at exactly
+``last beacon + U``. Whether a service is *undeclared* (beacons, no profile) is a
+separate boolean column of :func:`states`, not a state; without profiles it is
+unknown (``<NA>``) and nothing is missing.
+
+A window ``[start, end)`` (:func:`timeline` and what derives from it) defaults to
+the first and the last beacon of the table; being half-open, it leaves out a
+beacon exactly at ``end``, which :func:`states` at ``end`` counts.
+
+Which services: the sites of the beacon table, except clusters (sites that send
+only ``cluster_heartbeat``, :func:`rtt_topology.aggregate.history.cluster_sites`), and the
+sites declared by a profile. Periods, restarts and clusters are computed once
+on the whole table given, so a state at ``t`` and the :func:`timeline` agree.
+
+The history of states is a piecewise-constant :func:`timeline`: after each beacon
+``b`` of a service, with ``b'`` its next beacon (or the window end), the service
+is stopped on ``[b, b')`` if ``b`` is a shutdown, else up on ``[b, b + U)``, late on
+``[b + U, b + P + G)`` and down on ``[b + P + G, b')``, each cut at ``b'``; equal
+consecutive states are merged, and flapping replaces up and late while the
+rolling restart count exceeds the limit. Segments are generated only where a
+gap exceeds ``U`` (numpy over the whole table), never one row per beacon: the
+jitter allowance is what keeps beacons a second or two behind their period from
+showing as short late segments.
+:func:`flips`, :func:`downtime`, :func:`uptime` and :func:`time_in_states`
+are derived from the timeline.
+
+Tables with one row per service have a ``str`` site column; tables with several
+rows per service (timeline, flips, downtime, time_in_states) have a categorical
+one, as the beacon table does.
+"""
+
+from rtt_topology.aggregate.history import restarts
+from rtt_topology.analysis.liveness.measures import downtime, flips, time_in_states, uptime
+from rtt_topology.analysis.liveness.prepared import (
+    DEFAULT_JITTER,
+    DOWN,
+    FLAPPING,
+    LATE,
+    MISSING,
+    STATE_DTYPE,
+    STATES,
+    STOPPED,
+    UP,
+)
+from rtt_topology.analysis.liveness.segments import timeline
+from rtt_topology.analysis.liveness.table import states
+
+__all__ = [
+    "DEFAULT_JITTER",
+    "DOWN",
+    "FLAPPING",
+    "LATE",
+    "MISSING",
+    "STATES",
+    "STATE_DTYPE",
+    "STOPPED",
+    "UP",
+    "downtime",
+    "flips",
+    "restarts",
+    "states",
+    "time_in_states",
+    "timeline",
+    "uptime",
+]

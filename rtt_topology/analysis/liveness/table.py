@@ -1,0 +1,161 @@
+"""Tell the liveness state of every service at one moment (the states table)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from rtt_topology._timestamps import Instant, instant_ns, utc_index
+from rtt_topology.aggregate.history import DEFAULT_PERIOD_S
+from rtt_topology.analysis.liveness.prepared import (
+    DEFAULT_JITTER,
+    DOWN_CODE,
+    FLAPPING_CODE,
+    LATE_CODE,
+    MISSING_CODE,
+    NS,
+    STATE_DTYPE,
+    STOPPED_CODE,
+    UP_CODE,
+    Prepared,
+    check_options,
+    prepare,
+)
+from rtt_topology.schemas import Profile
+
+__all__ = ["states"]
+
+
+def _undeclared(prep: Prepared, codes: np.ndarray) -> pd.Series:
+    values = ~prep.declared[codes]
+    if prep.profiles_given:
+        return pd.Series(values, dtype="boolean")
+    return pd.Series(pd.array([pd.NA] * len(codes), dtype="boolean"))
+
+
+def states(
+    beacons: pd.DataFrame,
+    profiles: Mapping[str, Profile] | None = None,
+    *,
+    at: Instant | None = None,
+    grace_s: float | None = None,
+    jitter: float = DEFAULT_JITTER,
+    flapping_restarts: int = 3,
+    flapping_window_s: float = 900.0,
+    default_period_s: float = DEFAULT_PERIOD_S,
+) -> pd.DataFrame:
+    r"""Return the liveness state of every service at one moment.
+
+    Parameters
+    ----------
+    beacons
+        A beacon table (see :mod:`rtt_topology.columns`).
+    profiles
+        Profiles keyed by site: declared periods, missing services, the
+        ``undeclared`` flag. Without them nothing is missing and ``undeclared``
+        is ``<NA>``.
+    at
+        The moment (timezone-aware); only beacons with ``ts <= at`` count.
+        Default: the last beacon of the table.
+    grace_s
+        Seconds after the period before a silent service is down, for every
+        service; default one period.
+    jitter
+        Fraction of the period a beacon may be late and keep the service up
+        (default 0.1): beacons arrive with jitter around their period.
+    flapping_restarts
+        A service restarted more than this many times in the window is flapping.
+    flapping_window_s
+        The window, in seconds, ending at ``at``.
+    default_period_s
+        The period of a service that neither declares nor shows one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per service seen up to ``at`` or declared, sorted by site:
+        ``site`` (str), ``state`` (categorical, :data:`STATE_DTYPE`),
+        ``undeclared`` (boolean), ``period_s``, ``period_from`` (declared,
+        inferred, default), ``grace_s``, ``last_seen`` (UTC, NaT if never),
+        ``last_event``, ``age_s`` (seconds from the last beacon to ``at``),
+        ``restarts_in_window`` (restarts in ``(at - flapping_window_s, at]``),
+        ``sessions`` (distinct sessions up to ``at``).
+
+    Examples
+    --------
+    >>> from rtt_topology.load import beacons_from_records
+    >>> from rtt_topology.schemas import Profile
+    >>> beacons, _ = beacons_from_records([
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"},
+    ...     {"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-19T15:01:00Z"},
+    ...     {"site": "db", "session": "s2", "event": "shutdown", "ts": "2026-01-19T15:00:30Z"},
+    ... ])
+    >>> declared = {"api": Profile(rtt_version="1.0", supports=[], heartbeat_interval_s=60),
+    ...             "cache": Profile(rtt_version="1.0", supports=[])}
+    >>> table = states(beacons, declared, at="2026-01-19T15:02:30Z")
+    >>> table[["site", "state", "undeclared", "age_s"]]
+        site    state  undeclared  age_s
+    0    api     late       False   90.0
+    1  cache  missing       False    NaN
+    2     db  stopped        True  120.0
+    >>> states(beacons, declared, at="2026-01-19T15:03:00Z")["state"].tolist()
+    ['down', 'missing', 'stopped']
+    """
+    check_options(grace_s, flapping_restarts, flapping_window_s, jitter)
+    prep = prepare(beacons, profiles, grace_s, default_period_s, jitter)
+    at_ns = instant_ns(at, "at")
+    if at_ns is None:
+        at_ns = prep.data_end
+    n_codes = len(prep.names)
+    rows = np.zeros(0, np.int64) if at_ns is None else np.flatnonzero(prep.ts <= at_ns)
+    code = prep.code[rows]
+    last = rows[np.flatnonzero(np.r_[code[1:] != code[:-1], True])] if len(rows) else rows
+    seen = prep.code[last]
+    last_ts = np.full(n_codes, np.iinfo(np.int64).min, dtype=np.int64)
+    last_ts[seen] = prep.ts[last]
+    last_event = np.full(n_codes, None, dtype=object)
+    last_event[seen] = prep.events[prep.event[last]]
+    shutdown = np.zeros(n_codes, bool)
+    shutdown[seen] = prep.shutdown[last]
+    key = code.astype(np.int64) << 32 | prep.session[rows].astype(np.int64)
+    sessions = np.bincount(pd.unique(key) >> 32, minlength=n_codes)
+    in_window = np.zeros(n_codes, np.int64)
+    if at_ns is not None:
+        window = round(flapping_window_s * NS)
+        r_mask = (prep.restart_ts <= at_ns) & (prep.restart_ts > at_ns - window)
+        in_window = np.bincount(prep.restart_code[r_mask], minlength=n_codes)
+
+    is_seen = np.zeros(n_codes, bool)
+    is_seen[seen] = True
+    listed = np.flatnonzero(prep.service & (is_seen | prep.declared))
+    age = np.where(is_seen, (np.int64(at_ns or 0) - last_ts) / NS, np.nan)[listed]
+    period, grace = prep.period_s[listed], prep.grace_s[listed]
+    state = np.select(
+        [
+            ~is_seen[listed],
+            shutdown[listed],
+            age >= period + grace,
+            in_window[listed] > flapping_restarts,
+            age >= prep.up_s[listed],
+        ],
+        [MISSING_CODE, STOPPED_CODE, DOWN_CODE, FLAPPING_CODE, LATE_CODE],
+        UP_CODE,
+    )
+    last_seen = utc_index(np.where(is_seen, last_ts, np.iinfo(np.int64).min)[listed])
+    return pd.DataFrame(
+        {
+            "site": pd.Series(prep.names[listed], dtype="str"),
+            "state": pd.Categorical.from_codes(state, dtype=STATE_DTYPE),
+            "undeclared": _undeclared(prep, listed),
+            "period_s": period,
+            "period_from": pd.Series(prep.period_from[listed], dtype="str"),
+            "grace_s": grace,
+            "last_seen": last_seen,
+            "last_event": pd.Series(last_event[listed], dtype="str"),
+            "age_s": age,
+            "restarts_in_window": in_window[listed].astype(np.int64),
+            "sessions": sessions[listed].astype(np.int64),
+        }
+    )
