@@ -8,3 +8,5 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 #: The committed demo datacenter (``rtt-topology demo`` output, with its ground truth).
 DEMO = ROOT / "fixtures" / "demo"
+#: The demo's trace files: the same traces in three formats.
+DEMO_TRACE_FILES = ("jaeger.json", "zipkin.json", "otlp.jsonl")

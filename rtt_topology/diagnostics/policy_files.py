@@ -26,6 +26,7 @@ import yaml
 from pydantic import ValidationError
 
 from rtt_topology.errors import LoadError, RecordError, SourceNotFoundError
+from rtt_topology.load.documents import check_yaml, parse_json, yaml_problem
 from rtt_topology.load.sources import SourceFile, read_text, split_suffix
 
 __all__ = [
@@ -148,7 +149,7 @@ def parse_document(text: str, *, source: str, fmt: str | None = None) -> Documen
         if text.lstrip().startswith("{"):
             try:
                 json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
             else:
                 fmt = "json"
@@ -164,46 +165,15 @@ def parse_document(text: str, *, source: str, fmt: str | None = None) -> Documen
     return Document(source, data, lines)
 
 
-def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _json(text: str, source: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise LoadError(
-            source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
-    except ValueError as exc:
-        raise LoadError(source, f"invalid JSON: {exc}") from exc
+    return parse_json(text, source, strict=True)
 
 
 def _yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        raise LoadError(source, _yaml_reason(exc)) from exc
     except yaml.YAMLError as exc:
-        raise LoadError(source, f"invalid YAML: {exc}") from exc
-
-
-def _yaml_reason(exc: yaml.MarkedYAMLError) -> str:
-    mark = exc.problem_mark or exc.context_mark
-    where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
-    hint = ""
-    if isinstance(exc, yaml.constructor.ConstructorError):
-        hint = " (only plain YAML is read: unsafe and unknown tags are refused)"
-    return f"invalid YAML{where}: {exc.problem}{hint}"
+        raise LoadError(source, yaml_problem(exc)) from exc
 
 
 def _yaml_lines(text: str, source: str, *, strict: bool) -> dict[Location, int]:
@@ -212,15 +182,16 @@ def _yaml_lines(text: str, source: str, *, strict: bool) -> dict[Location, int]:
     With ``strict=False`` (JSON text, positions only) a YAML problem gives no lines.
     """
     try:
+        check_yaml(text, source)
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
+    except LoadError:
         if not strict:
             return {}
-        raise LoadError(source, _yaml_reason(exc)) from exc
+        raise
     except yaml.YAMLError as exc:
         if not strict:
             return {}
-        raise LoadError(source, f"invalid YAML: {exc}") from exc
+        raise LoadError(source, yaml_problem(exc)) from exc
     if len(nodes) != 1:
         if not strict:
             return {}

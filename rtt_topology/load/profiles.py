@@ -50,6 +50,13 @@ import yaml
 from pydantic import ValidationError
 
 from rtt_topology.errors import FormatError, InputError, LoadError
+from rtt_topology.load.documents import (
+    MAX_DEPTH,
+    check_yaml,
+    nesting_depth,
+    parse_json,
+    yaml_problem,
+)
 from rtt_topology.load.report import FileStats, LoadReport, Reject, truncate_raw
 from rtt_topology.load.sources import (
     Source,
@@ -76,6 +83,8 @@ _MARKERS = frozenset({"rtt_version", "version", "supports"})
 _VERBATIM_KEYS = frozenset({"rtt_version", "version", "layer", "tier"})
 _YAML_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _YAML_NULL_TAG = "tag:yaml.org,2002:null"
+#: Stands for a JSON line nested too deep to parse.
+_TOO_DEEP = object()
 
 _STRING = pd.StringDtype("pyarrow")
 
@@ -149,12 +158,7 @@ def _json_document(text: str, path: Path) -> tuple[Any, list[_Pair]]:
     """Parse a JSON file; for a top-level object, also list its keys with their lines."""
     if not text.strip():
         raise LoadError(path, "file is blank")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LoadError(
-            path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
+    data = parse_json(text, path, strict=False)
     if not isinstance(data, dict):
         return data, []
     # json.loads keeps the last of repeated keys; walk the text to see every key.
@@ -193,6 +197,7 @@ def _yaml_construct(node: yaml.Node) -> Any:
 
 def _yaml_document(text: str, path: Path) -> tuple[Any, list[_Pair]]:
     """Parse a YAML file safely; for a top-level mapping, also list its keys with lines."""
+    check_yaml(text, path)
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         if not nodes:
@@ -212,15 +217,8 @@ def _yaml_document(text: str, path: Path) -> tuple[Any, list[_Pair]]:
             value = _yaml_construct(value_node)
             pairs.append(_Pair(key, key_node.start_mark.line + 1, _shape(value), value))
         return _yaml_construct(root), pairs
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
-        hint = ""
-        if isinstance(exc, yaml.constructor.ConstructorError):
-            hint = " (only plain YAML is read: unsafe and unknown tags are refused)"
-        raise LoadError(path, f"invalid YAML{where}: {exc.problem}{hint}") from exc
     except yaml.YAMLError as exc:
-        raise LoadError(path, f"invalid YAML: {exc}") from exc
+        raise LoadError(path, yaml_problem(exc)) from exc
 
 
 def _json_lines_entries(text: str) -> tuple[list[_Entry], int]:
@@ -237,6 +235,12 @@ def _json_lines_entries(text: str) -> tuple[list[_Entry], int]:
             answer = json.loads(body)
         except json.JSONDecodeError as exc:
             problem = (None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            entries.append(_Entry(None, number, None, raw, problem))
+            continue
+        except RecursionError:
+            answer = _TOO_DEEP
+        if answer is _TOO_DEEP or nesting_depth(answer) > MAX_DEPTH:
+            problem = (None, f"nesting deeper than {MAX_DEPTH} levels")
             entries.append(_Entry(None, number, None, raw, problem))
             continue
         entry = _answer_entry(answer, number, raw)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,6 @@ from rtt_topology.aggregate.history import event_counts, event_pairs, intervals,
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.errors import InputError
 from rtt_topology.load import read_beacons
-from tests import DEMO
 
 
 def test_intervals_restart_per_site(same_rows: dict[str, Path]) -> None:
@@ -34,8 +34,8 @@ def test_event_counts(same_rows: dict[str, Path]) -> None:
     assert counts.loc["dc-east", "heartbeat"] == 0
 
 
-def test_event_counts_match_a_text_crosstab() -> None:
-    beacons, _ = read_beacons(DEMO / "beacons")
+def test_event_counts_match_a_text_crosstab(demo_beacons: pd.DataFrame) -> None:
+    beacons = demo_beacons
     expected = pd.crosstab(beacons["site"].astype(str), beacons["event"].astype(str))
     expected.index.name = "site"
     expected.columns.name = None
@@ -82,12 +82,12 @@ def test_periods_declared_inferred_default(same_rows: dict[str, Path]) -> None:
         periods(beacons, default_s=0)
 
 
-def test_periods_inferred_on_the_demo() -> None:
+def test_periods_inferred_on_the_demo(
+    demo_beacons: pd.DataFrame, demo_truth: dict[str, Any]
+) -> None:
     from rtt_topology.aggregate.history import periods
 
-    fixture = DEMO
-    beacons, _ = read_beacons(fixture / "beacons")
-    truth = pd.read_json(fixture / "ground_truth.json", typ="series")
+    beacons, truth = demo_beacons, demo_truth
     table = periods(beacons)
     for service in truth["services"]:
         if service["beacons"] and service["name"] != "search-api":  # slowed down mid-way
@@ -95,15 +95,17 @@ def test_periods_inferred_on_the_demo() -> None:
             assert inferred == pytest.approx(service["period_s"], rel=0.1), service["name"]
 
 
-def test_restarts_and_clusters() -> None:
+def test_restarts_and_clusters(
+    demo_beacons: pd.DataFrame,
+    demo_truth: dict[str, Any],
+    demo_incidents: dict[str, dict[str, Any]],
+) -> None:
     from rtt_topology.aggregate.history import cluster_sites, restarts
 
-    fixture = DEMO
-    beacons, _ = read_beacons(fixture / "beacons")
-    truth = pd.read_json(fixture / "ground_truth.json", typ="series")
+    beacons, truth = demo_beacons, demo_truth
     assert cluster_sites(beacons) == sorted(c["name"] for c in truth["clusters"])
     found = restarts(beacons).groupby("site", observed=True).size().to_dict()
-    storm = next(i for i in truth["incidents"] if i["type"] == "restart_storm")
+    storm = demo_incidents["restart_storm"]
     assert found[storm["services"][0]] == storm["details"]["restarts"]
     # Visitor sessions of websites are not restarts.
     web = [s["name"] for s in truth["services"] if s["web"]]

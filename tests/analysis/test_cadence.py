@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -13,17 +12,11 @@ from hypothesis import strategies as st
 from rtt_topology.analysis.cadence import CADENCE_COLUMNS, cadence, cadence_changes
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.errors import InputError
-from rtt_topology.load import beacons_from_records, read_beacons, read_profiles
 from rtt_topology.schemas import Profile
-from tests import DEMO
+from tests.builders import beacon_table
 
 T0 = pd.Timestamp("2026-01-19T15:00:00Z")
 BUCKET = pd.Timedelta("5min")
-
-
-def beacon_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A beacon table built by the loader's rules (sorted, deduplicated, none refused)."""
-    return beacons_from_records(rows, strict=True).beacons
 
 
 def beats(
@@ -44,29 +37,19 @@ def beats(
     ]
 
 
-@pytest.fixture(scope="module")
-def demo() -> tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]]:
-    beacons = read_beacons(DEMO / "beacons").beacons
-    profiles = read_profiles(DEMO / "profiles").profiles
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    return beacons, profiles, truth
-
-
-def incident(truth: dict[str, Any], kind: str) -> dict[str, Any]:
-    [found] = [i for i in truth["incidents"] if i["type"] == kind]
-    return found
-
-
 # --- the demo datacenter -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("with_profiles", [True, False])
 def test_demo_slowdown_is_the_only_cadence_change(
-    demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]], with_profiles: bool
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_incidents: dict[str, dict[str, Any]],
+    with_profiles: bool,
 ) -> None:
-    beacons, profiles, truth = demo
-    slow = incident(truth, "cadence_slowdown")
-    changes = cadence_changes(beacons, profiles if with_profiles else None)
+    beacons = demo_beacons
+    slow = demo_incidents["cadence_slowdown"]
+    changes = cadence_changes(beacons, demo_profiles if with_profiles else None)
     # Deploys, crashes, the planned stop and the restart storm raise nothing.
     assert changes["site"].tolist() == slow["services"]
     episode = changes.iloc[0]
@@ -79,23 +62,26 @@ def test_demo_slowdown_is_the_only_cadence_change(
 
 
 def test_demo_incidents_other_than_slowdown_keep_cadence(
-    demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_truth: dict[str, Any],
+    demo_incidents: dict[str, dict[str, Any]],
 ) -> None:
-    beacons, profiles, truth = demo
-    table = cadence(beacons, profiles)
-    disturbed = {d["service"] for d in truth["deploys"]}
+    table = cadence(demo_beacons, demo_profiles)
+    disturbed = {d["service"] for d in demo_truth["deploys"]}
     for kind in ("crash", "planned_stop", "restart_storm"):
-        disturbed.update(incident(truth, kind)["services"])
+        disturbed.update(demo_incidents[kind]["services"])
     worst = table[table["site"].isin(disturbed)].groupby("site", observed=True)["cadence_drift"]
     assert (worst.max() < math.log2(1.5) / 4).all()
 
 
 def test_demo_adherence_follows_the_slowdown(
-    demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_incidents: dict[str, dict[str, Any]],
 ) -> None:
-    beacons, profiles, truth = demo
-    slow = incident(truth, "cadence_slowdown")
-    table = cadence(beacons, profiles)
+    slow = demo_incidents["cadence_slowdown"]
+    table = cadence(demo_beacons, demo_profiles)
     site = table[table["site"] == slow["services"][0]]
     at = pd.Timestamp(slow["start"]).floor("5min")
     before = site[site["bucket"] < at - BUCKET]
@@ -105,10 +91,10 @@ def test_demo_adherence_follows_the_slowdown(
     assert set(site["reference_s"]) == {float(slow["details"]["declared_interval_s"])}
 
 
-def test_demo_table_shape(demo: tuple[pd.DataFrame, dict[str, Profile], dict[str, Any]]) -> None:
-    beacons, profiles, _ = demo
+def test_demo_table_shape(demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile]) -> None:
+    beacons = demo_beacons
     before = beacons.copy()
-    table = cadence(beacons, profiles)
+    table = cadence(beacons, demo_profiles)
     pd.testing.assert_frame_equal(beacons, before)
     assert tuple(table.columns) == CADENCE_COLUMNS
     sites = beacons["site"].nunique()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -12,8 +11,7 @@ from rtt_topology.analysis.cadence import cadence
 from rtt_topology.analysis.changepoints import change_points, default_penalty, detect_changes
 from rtt_topology.analysis.drift import drift
 from rtt_topology.errors import InputError
-from rtt_topology.load import read_beacons, read_profiles
-from tests import DEMO
+from rtt_topology.schemas import Profile
 
 T0 = pd.Timestamp("2026-01-19T00:00:00Z")
 BUCKET = pd.Timedelta("5min")
@@ -155,18 +153,13 @@ def test_detect_changes_per_site() -> None:
         detect_changes(table, "nope")
 
 
-@pytest.fixture(scope="module")
-def demo() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    beacons = read_beacons(DEMO / "beacons").beacons
-    profiles = read_profiles(DEMO / "profiles").profiles
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    by_type = {i["type"]: i for i in truth["incidents"]}
-    return cadence(beacons, profiles), drift(beacons), by_type
-
-
-def test_demo_cadence_change_point(demo: tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]) -> None:
-    table, _, truth = demo
-    slow = truth["cadence_slowdown"]
+def test_demo_cadence_change_point(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_incidents: dict[str, dict[str, Any]],
+) -> None:
+    table = cadence(demo_beacons, demo_profiles)
+    slow = demo_incidents["cadence_slowdown"]
     found = detect_changes(table, "log2_ratio")
     assert found["site"].tolist() == slow["services"]
     assert abs(found["bucket"].iloc[0] - pd.Timestamp(slow["start"])) <= BUCKET
@@ -176,9 +169,11 @@ def test_demo_cadence_change_point(demo: tuple[pd.DataFrame, pd.DataFrame, dict[
     assert abs(at - pd.Timestamp(slow["start"])) <= BUCKET
 
 
-def test_demo_drift_change_point(demo: tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]) -> None:
-    _, table, truth = demo
-    redesign = truth["structural_drift"]
+def test_demo_drift_change_point(
+    demo_beacons: pd.DataFrame, demo_incidents: dict[str, dict[str, Any]]
+) -> None:
+    table = drift(demo_beacons)
+    redesign = demo_incidents["structural_drift"]
     found = detect_changes(table, "drift")
     assert found["site"].tolist() == redesign["services"]
     assert abs(found["bucket"].iloc[0] - pd.Timestamp(redesign["start"])) <= BUCKET

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import json
+from typing import Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,28 +12,18 @@ from hypothesis import strategies as st
 from rtt_topology.analysis.coherence import (
     COMPONENTS,
     DEFAULT_WEIGHTS,
+    Coherence,
     _weighted,
     coherence,
     declaration_scores,
 )
 from rtt_topology.errors import InputError
 from rtt_topology.graph.build import build_graph
-from rtt_topology.load import read_beacons, read_profiles, read_traces
 from rtt_topology.schemas import Profile
-from tests import DEMO
 
 
-@pytest.fixture(scope="module")
-def demo():
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles = read_profiles(DEMO / "profiles").profiles
-    G = build_graph(beacons, profiles, spans=read_traces(DEMO / "traces").spans)
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    return beacons, profiles, G, truth, coherence(beacons, profiles, G)
-
-
-def test_shape_and_ranges(demo) -> None:
-    *_, truth, result = demo
+def test_shape_and_ranges(demo_truth: dict[str, Any], demo_coherence: Coherence) -> None:
+    truth, result = demo_truth, demo_coherence
     assert result.by_bucket.columns.tolist() == ["site", "bucket", *COMPONENTS, "coherence"]
     values = result.by_bucket[[*COMPONENTS, "coherence"]].to_numpy()
     present = values[~np.isnan(values)]
@@ -46,26 +37,27 @@ def test_shape_and_ranges(demo) -> None:
     assert str(result.by_bucket["bucket"].dtype) == "datetime64[ns, UTC]"
 
 
-def test_incidents_lower_coherence(demo) -> None:
-    _, _, _, truth, result = demo
+def test_incidents_lower_coherence(
+    demo_truth: dict[str, Any], demo_incidents: dict[str, dict[str, Any]], demo_coherence: Coherence
+) -> None:
+    truth, result = demo_truth, demo_coherence
     scores = result.services.set_index("site")["coherence"]
-    crash = next(i for i in truth["incidents"] if i["type"] == "crash")["services"][0]
+    crash = demo_incidents["crash"]["services"][0]
     silent = truth["declared_silent"]
-    slowed = next(i for i in truth["incidents"] if i["type"] == "cadence_slowdown")["services"][0]
+    slowed = demo_incidents["cadence_slowdown"]["services"][0]
     worst = scores.sort_values().index[:3].tolist()
     assert set(worst) == {silent, crash, slowed}
     # During the crash the crashed service scores low; before, it scored high.
     rows = result.by_bucket[result.by_bucket["site"] == crash].set_index("bucket")
-    during = rows.loc[pd.Timestamp(crash_middle(truth))]
+    during = rows.loc[pd.Timestamp(crash_middle(demo_incidents["crash"]))]
     assert during["liveness"] == 0
     assert rows["coherence"].iloc[0] > 0.9
     # The system is less coherent during the crash than before it.
     system = result.system.set_index("bucket")["coherence"]
-    assert system.loc[pd.Timestamp(crash_middle(truth))] < system.iloc[:6].mean()
+    assert system.loc[pd.Timestamp(crash_middle(demo_incidents["crash"]))] < system.iloc[:6].mean()
 
 
-def crash_middle(truth: dict) -> pd.Timestamp:
-    crash = next(i for i in truth["incidents"] if i["type"] == "crash")
+def crash_middle(crash: dict[str, Any]) -> pd.Timestamp:
     start, end = pd.Timestamp(crash["start"]), pd.Timestamp(crash["end"])
     return (start + (end - start) / 2).floor("5min")
 
@@ -80,8 +72,8 @@ def test_declaration_with_a_graph() -> None:
     assert declaration_scores(["api"], None).tolist() == [0.0]
 
 
-def test_weights(demo) -> None:
-    beacons, profiles, _, _, _ = demo
+def test_weights(demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile]) -> None:
+    beacons, profiles = demo_beacons, demo_profiles
     only_liveness = coherence(
         beacons, profiles, weights={"adherence": 0, "stability": 0, "declaration": 0}
     )
@@ -107,12 +99,17 @@ def test_weighted_mean_stays_in_range(rows: list[tuple[float | None, ...]]) -> N
     assert (score.isna() == frame.isna().all(axis=1)).all()
 
 
-def test_reuses_tables(demo) -> None:
+def test_reuses_tables(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+    demo_coherence: Coherence,
+) -> None:
     from rtt_topology.analysis.cadence import cadence
     from rtt_topology.analysis.drift import drift
     from rtt_topology.analysis.liveness import time_in_states
 
-    beacons, profiles, G, _, result = demo
+    beacons, profiles, G, result = demo_beacons, demo_profiles, demo_graph, demo_coherence
     again = coherence(
         beacons,
         profiles,

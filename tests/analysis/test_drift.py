@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -19,17 +18,11 @@ from rtt_topology.analysis.drift import (
 )
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.errors import InputError
-from rtt_topology.load import beacons_from_records, read_beacons
-from tests import DEMO
+from tests.builders import beacon_table
 
 T0 = pd.Timestamp("2026-01-19T15:00:00Z")
 BUCKET = pd.Timedelta("5min")
 HOME = {"title": "Home", "nav_count": 8, "main_count": 1, "form_count": 1, "button_count": 14}
-
-
-def beacon_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A beacon table built by the loader's rules (sorted, deduplicated, none refused)."""
-    return beacons_from_records(rows, strict=True).beacons
 
 
 def page(
@@ -41,19 +34,13 @@ def page(
     return {"site": site, "session": session, "event": "heartbeat", "ts": ts, "structure": fields}
 
 
-@pytest.fixture(scope="module")
-def demo() -> tuple[pd.DataFrame, dict[str, Any]]:
-    beacons = read_beacons(DEMO / "beacons").beacons
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    [found] = [i for i in truth["incidents"] if i["type"] == "structural_drift"]
-    return beacons, found
-
-
 # --- the demo datacenter -------------------------------------------------------------
 
 
-def test_demo_drift_only_on_the_redesigned_site(demo: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    beacons, truth = demo
+def test_demo_drift_only_on_the_redesigned_site(
+    demo_beacons: pd.DataFrame, demo_incidents: dict[str, dict[str, Any]]
+) -> None:
+    beacons, truth = demo_beacons, demo_incidents["structural_drift"]
     before = beacons.copy()
     table = drift(beacons)
     pd.testing.assert_frame_equal(beacons, before)
@@ -69,8 +56,10 @@ def test_demo_drift_only_on_the_redesigned_site(demo: tuple[pd.DataFrame, dict[s
     assert table["drift"].dropna().between(0, 1).all()
 
 
-def test_demo_url_drift_names_the_page(demo: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    beacons, truth = demo
+def test_demo_url_drift_names_the_page(
+    demo_beacons: pd.DataFrame, demo_incidents: dict[str, dict[str, Any]]
+) -> None:
+    beacons, truth = demo_beacons, demo_incidents["structural_drift"]
     pages = url_drift(beacons)
     home = pages[pages["url"] == truth["details"]["url"]]
     first = home.loc[home["drift"] > 0, "bucket"].min()
@@ -81,8 +70,10 @@ def test_demo_url_drift_names_the_page(demo: tuple[pd.DataFrame, dict[str, Any]]
     assert home["drift"].max() == pytest.approx((1 + nav + dom) / 6)
 
 
-def test_demo_drift_events(demo: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    beacons, truth = demo
+def test_demo_drift_events(
+    demo_beacons: pd.DataFrame, demo_incidents: dict[str, dict[str, Any]]
+) -> None:
+    beacons, truth = demo_beacons, demo_incidents["structural_drift"]
     events = drift_events(beacons)
     assert set(events["site"]) == set(truth["services"])
     # One event per page of the site, when its first redesigned beacon arrives.
@@ -101,8 +92,8 @@ def test_demo_drift_events(demo: tuple[pd.DataFrame, dict[str, Any]]) -> None:
     }
 
 
-def test_demo_kinds(demo: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    beacons, truth = demo
+def test_demo_kinds(demo_beacons: pd.DataFrame, demo_incidents: dict[str, dict[str, Any]]) -> None:
+    beacons, truth = demo_beacons, demo_incidents["structural_drift"]
     kinds = drift_kinds(drift(beacons))
     assert kinds.loc[kinds["kind"] != "none", "site"].tolist() == truth["services"]
     row = kinds[kinds["site"] == truth["services"][0]].iloc[0]

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +25,7 @@ from rtt_topology.analysis.liveness import (
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
-from tests import DEMO
+from tests.builders import beacon_table
 
 BASE = pd.Timestamp("2026-01-19T15:00:00Z")
 FIVE_MIN = pd.Timedelta(minutes=5)
@@ -37,21 +37,10 @@ def at(seconds: float) -> pd.Timestamp:
 
 def table(*rows: tuple[str, str, str, float]) -> pd.DataFrame:
     """A beacon table from (site, session, event, seconds after BASE) rows."""
-    from rtt_topology.load.assemble import BlockAccumulator
-    from rtt_topology.load.columnar import validate_block
-    from rtt_topology.load.records import flatten_record, raw_table
-
-    if not rows:
-        return empty_beacon_frame()
-    records = [
-        flatten_record(
-            {"site": site, "session": session, "event": event, "ts": at(t).isoformat()}, i
-        )
-        for i, (site, session, event, t) in enumerate(rows, 1)
-    ]
-    accumulator = BlockAccumulator()
-    accumulator.add(validate_block(raw_table(records))[0], accumulator.add_source("test"))
-    return accumulator.finish().frame
+    return beacon_table(
+        {"site": site, "session": session, "event": event, "ts": at(t).isoformat()}
+        for site, session, event, t in rows
+    )
 
 
 def profile(period_s: float | None = None) -> Profile:
@@ -424,53 +413,35 @@ def test_timeline_properties(
 # -- ground truth: the demo datacenter ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo() -> dict[str, Any]:
-    from rtt_topology.graph.build import build_graph
-    from rtt_topology.load import read_beacons, read_profiles, read_traces
-
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles = read_profiles(DEMO / "profiles").profiles
-    traces = read_traces(DEMO / "traces")
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    return {
-        "beacons": beacons,
-        "profiles": profiles,
-        "graph": build_graph(beacons, profiles, spans=traces.spans),
-        "truth": truth,
-        "downtime": downtime(beacons, profiles),
-        "timeline": timeline(beacons, profiles),
-    }
-
-
-def incident(demo: dict[str, Any], kind: str) -> dict[str, Any]:
-    (found,) = [i for i in demo["truth"]["incidents"] if i["type"] == kind]
-    return found
-
-
 def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text)
 
 
-def test_demo_crash_is_down_and_the_root_cause(demo: dict[str, Any]) -> None:
+def test_demo_crash_is_down_and_the_root_cause(
+    demo_incidents: dict[str, dict[str, Any]],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_downtime: pd.DataFrame,
+    demo_graph: nx.DiGraph[str],
+) -> None:
     from rtt_topology.analysis.impact import root_causes
 
-    crash = incident(demo, "crash")
+    crash = demo_incidents["crash"]
     (service,) = crash["services"]
     start, end = ts(crash["start"]), ts(crash["end"])
     middle = start + (end - start) / 2
-    now = states(demo["beacons"], demo["profiles"], at=middle)
+    now = states(demo_beacons, demo_profiles, at=middle)
     assert state_of(now, service) == "down"
-    assert state_of(states(demo["beacons"], demo["profiles"], at=start - FIVE_MIN), service) == "up"
-    episodes = demo["downtime"]
+    assert state_of(states(demo_beacons, demo_profiles, at=start - FIVE_MIN), service) == "up"
+    episodes = demo_downtime
     crashes = episodes[(episodes["site"] == service) & (episodes["kind"] == "crash")]
     assert len(crashes) == 1
     assert abs(crashes["start"].iloc[0] - start) <= FIVE_MIN
     assert abs(crashes["end"].iloc[0] - end) <= FIVE_MIN
     assert crashes["last_beacon"].iloc[0] == ts(crash["details"]["last_beacon"])
-    verdicts = root_causes(now, demo["graph"]).set_index("site")
+    verdicts = root_causes(now, demo_graph).set_index("site")
     assert verdicts.loc[service, "verdict"] == "root cause"
-    callers = set(demo["graph"].predecessors(service))
+    callers = set(demo_graph.predecessors(service))
     assert set(crash["details"]["affected_callers"]) <= callers
     for caller in callers & set(verdicts.index):
         assert verdicts.loc[caller, "verdict"] == "impacted"
@@ -482,28 +453,38 @@ def test_demo_crash_is_down_and_the_root_cause(demo: dict[str, Any]) -> None:
             assert row["path"][-1] == service
 
 
-def test_demo_planned_stop_is_stopped_not_a_crash(demo: dict[str, Any]) -> None:
-    stop = incident(demo, "planned_stop")
+def test_demo_planned_stop_is_stopped_not_a_crash(
+    demo_incidents: dict[str, dict[str, Any]],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_downtime: pd.DataFrame,
+) -> None:
+    stop = demo_incidents["planned_stop"]
     (service,) = stop["services"]
     start, end = ts(stop["start"]), ts(stop["end"])
-    now = states(demo["beacons"], demo["profiles"], at=start + (end - start) / 2)
+    now = states(demo_beacons, demo_profiles, at=start + (end - start) / 2)
     assert state_of(now, service) == "stopped"
-    episodes = demo["downtime"][demo["downtime"]["site"] == service]
+    episodes = demo_downtime[demo_downtime["site"] == service]
     assert episodes["kind"].tolist() == ["planned"]
     assert abs(episodes["start"].iloc[0] - start) <= FIVE_MIN
     assert abs(episodes["end"].iloc[0] - end) <= FIVE_MIN
     assert episodes["last_event"].tolist() == ["shutdown"]
 
 
-def test_demo_restart_storm_is_flapping(demo: dict[str, Any]) -> None:
-    storm = incident(demo, "restart_storm")
+def test_demo_restart_storm_is_flapping(
+    demo_incidents: dict[str, dict[str, Any]],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_timeline: pd.DataFrame,
+) -> None:
+    storm = demo_incidents["restart_storm"]
     (service,) = storm["services"]
     start, end = ts(storm["start"]), ts(storm["end"])
     startups = [ts(t) for t in storm["details"]["startups"]]
     # The fourth restart within 15 minutes makes it flap (more than three).
-    now = states(demo["beacons"], demo["profiles"], at=startups[3] + pd.Timedelta(seconds=1))
+    now = states(demo_beacons, demo_profiles, at=startups[3] + pd.Timedelta(seconds=1))
     assert state_of(now, service) == "flapping"
-    rows = demo["timeline"]
+    rows = demo_timeline
     flapping = rows[(rows["site"] == service) & (rows["state"] == "flapping")]
     assert not flapping.empty
     assert (flapping["start"] <= end).all()
@@ -511,47 +492,58 @@ def test_demo_restart_storm_is_flapping(demo: dict[str, Any]) -> None:
     assert (rows[rows["state"] == "flapping"]["site"].astype(str) == service).all()
 
 
-def test_demo_cadence_slowdown_goes_down_after_its_start(demo: dict[str, Any]) -> None:
-    slowdown = incident(demo, "cadence_slowdown")
+def test_demo_cadence_slowdown_goes_down_after_its_start(
+    demo_incidents: dict[str, dict[str, Any]], demo_downtime: pd.DataFrame
+) -> None:
+    slowdown = demo_incidents["cadence_slowdown"]
     (service,) = slowdown["services"]
     start = ts(slowdown["start"])
-    crashes = demo["downtime"][
-        (demo["downtime"]["site"] == service) & (demo["downtime"]["kind"] == "crash")
-    ]
+    crashes = demo_downtime[(demo_downtime["site"] == service) & (demo_downtime["kind"] == "crash")]
     # The declared period is kept while beacons come three times slower: down between beacons.
     assert not crashes.empty
     assert (crashes["start"] >= start).all()
     assert crashes["start"].min() - start <= FIVE_MIN
 
 
-def test_demo_quiet_services_raise_nothing(demo: dict[str, Any]) -> None:
-    truth = demo["truth"]
+def test_demo_quiet_services_raise_nothing(
+    demo_truth: dict[str, Any],
+    demo_downtime: pd.DataFrame,
+    demo_timeline: pd.DataFrame,
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+) -> None:
+    truth = demo_truth
     liveness_incidents = {"crash", "planned_stop", "restart_storm", "cadence_slowdown"}
     noisy = {
         s for i in truth["incidents"] if i["type"] in liveness_incidents for s in i["services"]
     }
     quiet = {s["name"] for s in truth["services"] if s["beacons"]} - noisy
     assert len(quiet) > 30
-    episodes = demo["downtime"]
+    episodes = demo_downtime
     assert not set(episodes[episodes["kind"] == "crash"]["site"].astype(str)) & quiet
-    assert not set(demo["timeline"][demo["timeline"]["state"] == "flapping"]["site"]) & quiet
-    end = states(demo["beacons"], demo["profiles"]).set_index("site")
+    assert not set(demo_timeline[demo_timeline["state"] == "flapping"]["site"]) & quiet
+    end = states(demo_beacons, demo_profiles).set_index("site")
     assert (end.loc[sorted(quiet), "state"] == "up").all()
     # Beacons a second or two behind their period (jitter) are not late: late time stays
     # a small share, from the occasional beacon delayed well past its period.
-    totals = uptime(demo["beacons"], demo["profiles"]).set_index("site").loc[sorted(quiet)]
+    totals = uptime(demo_beacons, demo_profiles).set_index("site").loc[sorted(quiet)]
     observed = totals["up_s"] + totals["late_s"] + totals["flapping_s"] + totals["down_s"]
     assert (totals["late_s"] / observed).max() < 0.01
-    assert (uptime(demo["beacons"], demo["profiles"], jitter=0).set_index("site").loc[
+    assert (uptime(demo_beacons, demo_profiles, jitter=0).set_index("site").loc[
         sorted(quiet), "late_s"] > totals["late_s"]).all()  # fmt: skip
 
 
-def test_demo_deploys_are_short_planned_stops(demo: dict[str, Any]) -> None:
+def test_demo_deploys_are_short_planned_stops(
+    demo_downtime: pd.DataFrame,
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_truth: dict[str, Any],
+) -> None:
     # The demo's deploys send deploy_start, shutdown, startup, deploy_finish: the gap is a
     # planned stop of a few seconds, shorter than period + grace, never a crash.
-    episodes = demo["downtime"]
-    periods = states(demo["beacons"], demo["profiles"]).set_index("site")
-    for deploy in demo["truth"]["deploys"]:
+    episodes = demo_downtime
+    periods = states(demo_beacons, demo_profiles).set_index("site")
+    for deploy in demo_truth["deploys"]:
         service = deploy["service"]
         mine = episodes[episodes["site"] == service]
         assert mine["kind"].tolist() == ["planned"], service
@@ -560,25 +552,35 @@ def test_demo_deploys_are_short_planned_stops(demo: dict[str, Any]) -> None:
         assert mine["duration_s"].iloc[0] < limit
 
 
-def test_demo_missing_and_undeclared(demo: dict[str, Any]) -> None:
-    truth = demo["truth"]
-    now = states(demo["beacons"], demo["profiles"]).set_index("site")
+def test_demo_missing_and_undeclared(
+    demo_truth: dict[str, Any],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_timeline: pd.DataFrame,
+) -> None:
+    truth = demo_truth
+    now = states(demo_beacons, demo_profiles).set_index("site")
     assert now.loc[truth["declared_silent"], "state"] == "missing"
     assert (now["state"] == "missing").sum() == 1
     assert sorted(now.index[now["undeclared"]]) == sorted(truth["undeclared_services"])
     clusters = {c["name"] for c in truth["clusters"]}
     assert not clusters & set(now.index)
-    rows = demo["timeline"][demo["timeline"]["site"] == truth["declared_silent"]]
+    rows = demo_timeline[demo_timeline["site"] == truth["declared_silent"]]
     assert rows["state"].astype(str).tolist() == ["missing"]
-    assert states(demo["beacons"])["undeclared"].isna().all()
+    assert states(demo_beacons)["undeclared"].isna().all()
 
 
-def test_demo_uptime_and_buckets(demo: dict[str, Any]) -> None:
-    beacons, profiles = demo["beacons"], demo["profiles"]
-    params = demo["truth"]["params"]
+def test_demo_uptime_and_buckets(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_truth: dict[str, Any],
+    demo_incidents: dict[str, dict[str, Any]],
+) -> None:
+    beacons, profiles = demo_beacons, demo_profiles
+    params = demo_truth["params"]
     start, end = ts(params["start"]), ts(params["end"])
     totals = uptime(beacons, profiles, start=start, end=end).set_index("site")
-    crash = incident(demo, "crash")
+    crash = demo_incidents["crash"]
     (service,) = crash["services"]
     down_s = (ts(crash["end"]) - ts(crash["start"])).total_seconds()
     assert totals.loc[service, "down_s"] == pytest.approx(down_s, abs=300)

@@ -1,25 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-import pytest
 
 from rtt_topology.analysis.readiness import CHECKS, readiness, readiness_summary
 from rtt_topology.graph.build import build_graph
-from rtt_topology.load import read_beacons, read_profiles
 from rtt_topology.schemas import Profile
-from tests import DEMO
 
 
-@pytest.fixture(scope="module")
-def demo() -> tuple[pd.DataFrame, dict[str, Profile], dict[str, object]]:
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles, _ = read_profiles(DEMO / "profiles")
-    truth = pd.read_json(DEMO / "ground_truth.json", typ="series").to_dict()
-    return beacons, profiles, truth
-
-
-def test_every_service_gets_every_check(demo) -> None:
-    beacons, profiles, truth = demo
+def test_every_service_gets_every_check(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile], demo_truth: dict[str, Any]
+) -> None:
+    beacons, profiles, truth = demo_beacons, demo_profiles, demo_truth
     table = readiness(beacons, profiles)
     assert set(table["status"]) <= {"pass", "fail", "unknown"}
     sites = set(table["site"])
@@ -28,8 +21,13 @@ def test_every_service_gets_every_check(demo) -> None:
     assert table["reason"].str.len().gt(0).all()
 
 
-def test_verdicts_follow_the_data(demo) -> None:
-    beacons, profiles, truth = demo
+def test_verdicts_follow_the_data(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_truth: dict[str, Any],
+    demo_incidents: dict[str, dict[str, Any]],
+) -> None:
+    beacons, profiles, truth = demo_beacons, demo_profiles, demo_truth
     G = build_graph(beacons, profiles)
     table = readiness(beacons, profiles, G).set_index(["site", "check"])
     status = table["status"]
@@ -46,16 +44,20 @@ def test_verdicts_follow_the_data(demo) -> None:
         assert status[name, "logs"] == "pass"
     assert status["cart-api", "logs"] == "unknown"
     # The restart storm shows startup beacons; every demo service beacons every 30-60 s.
-    storm = next(i for i in truth["incidents"] if i["type"] == "restart_storm")
+    storm = demo_incidents["restart_storm"]
     assert status[storm["services"][0], "startup_beacon"] == "pass"
     beaconing = [s["name"] for s in truth["services"] if s["beacons"]]
     assert (status.loc[beaconing, "periodic_beacons"] == "pass").all()
     assert status["cart-api", "payloads"] == "pass"
 
 
-def test_recent_beacons_at_a_time(demo) -> None:
-    beacons, profiles, truth = demo
-    crash = next(i for i in truth["incidents"] if i["type"] == "crash")
+def test_recent_beacons_at_a_time(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_incidents: dict[str, dict[str, Any]],
+) -> None:
+    beacons, profiles = demo_beacons, demo_profiles
+    crash = demo_incidents["crash"]
     start, end = pd.Timestamp(crash["start"]), pd.Timestamp(crash["end"])
     during = start + (end - start) / 2
     table = readiness(beacons, profiles, at=during.isoformat()).set_index(["site", "check"])

@@ -5,18 +5,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rtt_topology import __version__
-from rtt_topology.cli import main
 from tests import DATA, DEMO, ROOT
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.runner import run
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,12 +27,12 @@ def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "summary" in out
 
 
-def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_summary_table(demo_truth: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
         capsys, "summary", str(DEMO / "beacons"), "--profiles", str(DEMO / "profiles")
     )
     assert code == 0, err
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
+    truth = demo_truth
     assert "auth-service" in out
     assert f"declared in a profile but never seen: {truth['declared_silent']}" in out
     malformed, duplicates = len(truth["malformed_lines"]), len(truth["duplicate_lines"])
@@ -46,7 +41,9 @@ def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert err == ""
 
 
-def test_summary_json_and_rejects(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_summary_json_and_rejects(
+    demo_truth: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     rejects = tmp_path / "rejects.jsonl"
     code, out, _ = run(
         capsys,
@@ -62,7 +59,7 @@ def test_summary_json_and_rejects(capsys: pytest.CaptureFixture[str], tmp_path: 
     data = json.loads(out)
     load = data["load"]
     assert load["accepted"] + load["rejected"] == load["read"]
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
+    truth = demo_truth
     assert load["rejected"] == len(truth["malformed_lines"])
     assert load["duplicates"] == len(truth["duplicate_lines"])
     assert data["declared_not_seen"] == [truth["declared_silent"]]
@@ -215,8 +212,8 @@ def test_graph_command_formats(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert "at least one of" in err
 
 
-def test_reconcile_command(capsys: pytest.CaptureFixture[str]) -> None:
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
+def test_reconcile_command(demo_truth: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    truth = demo_truth
     inputs = ["--beacons", str(DEMO / "beacons"), "--profiles", str(DEMO / "profiles"),
               "--traces", str(DEMO / "traces")]  # fmt: skip
     code, out, err = run(capsys, "reconcile", *inputs, "--json")
@@ -240,9 +237,13 @@ def test_reconcile_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "coverage:" in out
 
 
-def test_status_command(capsys: pytest.CaptureFixture[str]) -> None:
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    crash = next(i for i in truth["incidents"] if i["type"] == "crash")
+def test_status_command(
+    demo_truth: dict[str, Any],
+    demo_incidents: dict[str, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    truth = demo_truth
+    crash = demo_incidents["crash"]
     args = [str(DEMO / "beacons"), "-p", str(DEMO / "profiles"),
             "-t", str(DEMO / "traces"), "--at", "2026-01-19T03:00:00Z"]  # fmt: skip
     code, out, err = run(capsys, "status", *args, "--json")
@@ -260,10 +261,12 @@ def test_status_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "states: up" in out
 
 
-def test_drift_command(capsys: pytest.CaptureFixture[str]) -> None:
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    drifted = next(i for i in truth["incidents"] if i["type"] == "structural_drift")
-    slowed = next(i for i in truth["incidents"] if i["type"] == "cadence_slowdown")
+def test_drift_command(
+    demo_incidents: dict[str, dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    drifted = demo_incidents["structural_drift"]
+    slowed = demo_incidents["cadence_slowdown"]
     args = [str(DEMO / "beacons"), "-p", str(DEMO / "profiles")]
     code, out, err = run(capsys, "drift", *args, "--json")
     assert code == 0, err
@@ -308,10 +311,12 @@ def test_payload_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert "needs --traces or --corridors" in err
 
 
-def test_check_command_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_check_command_exit_codes(
+    demo_truth: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     inputs = ["-b", str(DEMO / "beacons"), "-p", str(DEMO / "profiles"),
               "-t", str(DEMO / "traces")]  # fmt: skip
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
+    truth = demo_truth
     violation = truth["layering_violation"]
     code, out, _ = run(capsys, "check", "--rules", str(DEMO / "rules.yaml"), *inputs, "--json")
     assert code == 1

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from rtt_topology.cli import cli, main
+from rtt_topology.cli import cli
+from tests.cli.runner import run
 
 GROUPS = {
     "Getting started": ["demo"],
@@ -35,8 +36,7 @@ def help_sections(text: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_lists_commands_by_group(capsys: pytest.CaptureFixture[str], flag: str) -> None:
-    code = main([flag])
-    out = capsys.readouterr().out
+    code, out, _ = run(capsys, flag)
     assert code == 0
     sections = help_sections(out)
     # The groups come after the options, in pipeline order, each with its own commands.
@@ -48,8 +48,7 @@ def test_help_lists_commands_by_group(capsys: pytest.CaptureFixture[str], flag: 
 
 
 def test_help_shows_each_short_help(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["--help"])
-    out = capsys.readouterr().out
+    _, out, _ = run(capsys, "--help")
     shown = dict(line.split(None, 1) for line in out.splitlines() if line.startswith("  "))
     for name, command in cli.commands.items():
         # Click shortens the help to fit the width and ends it with "..." when it does.
@@ -59,8 +58,7 @@ def test_help_shows_each_short_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_command_help_is_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["graph", "--help"])
-    out = capsys.readouterr().out
+    code, out, _ = run(capsys, "graph", "--help")
     assert code == 0
     assert out.startswith("Usage: rtt-topology graph [OPTIONS]")
     assert "--beacons" in out

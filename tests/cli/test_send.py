@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rtt_topology.cli import main
+from tests.cli.runner import run
 from tests.rtt_loopback import NOT_AVAILABLE, RttServer, closed_port
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 SEND_BEACON = {"site": "auth", "session": "s-1", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"}
 SEND_PROFILE = {"rtt_version": "1.0", "supports": ["drift"]}
-
-
-@pytest.fixture
-def rtt_server() -> Iterator[RttServer]:
-    with RttServer() as server:
-        yield server
 
 
 def _write_json(tmp_path: Path, name: str, data: object) -> str:

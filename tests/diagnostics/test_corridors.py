@@ -22,8 +22,8 @@ from rtt_topology.diagnostics.corridors import (
     parse_corridors,
 )
 from rtt_topology.errors import InputError, LoadError, RecordError, SourceNotFoundError
-from rtt_topology.load import read_traces
-from tests import DATA, DEMO
+from rtt_topology.load import TraceLoad, read_traces
+from tests import DATA, DEMO_TRACE_FILES
 
 T0 = pd.Timestamp("2026-01-19T10:00:00Z")
 
@@ -188,31 +188,24 @@ def test_empty_and_malformed_span_tables() -> None:
         observed_paths(pd.DataFrame({"trace_id": []}))
 
 
-@pytest.fixture(scope="module")
-def demo_traces() -> Any:
-    return read_traces(DEMO / "traces")
-
-
-@pytest.fixture(scope="module")
-def demo_paths(demo_traces: Any) -> pd.DataFrame:
-    return observed_paths(demo_traces.spans)
-
-
-def test_demo_paths_are_the_same_in_every_format(demo_paths: pd.DataFrame) -> None:
+def test_demo_paths_are_the_same_in_every_format(
+    demo_paths: pd.DataFrame, demo_trace_files: dict[str, TraceLoad]
+) -> None:
     columns = ["path", "calls", "errors", "latency_p50_ms", "latency_p95_ms", "sample_trace_ids"]
-    for name in ("jaeger.json", "zipkin.json", "otlp.jsonl"):
-        alone = observed_paths(read_traces(DEMO / "traces" / name).spans)
+    for name in DEMO_TRACE_FILES:
+        alone = observed_paths(demo_trace_files[name].spans)
         pd.testing.assert_frame_equal(alone[columns], demo_paths[columns])
 
 
-def test_demo_paths_follow_the_edges(demo_traces: Any, demo_paths: pd.DataFrame) -> None:
+def test_demo_paths_follow_the_edges(
+    demo_traces: TraceLoad, demo_paths: pd.DataFrame, demo_truth: dict[str, Any]
+) -> None:
     edges = set(zip(demo_traces.edges["caller"], demo_traces.edges["callee"], strict=True))
     hops = {hop for path in demo_paths["path"] for hop in pairwise(path)}
     assert hops <= edges
     # Every edge seen in spans is on some path.
     assert hops == edges
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    assert demo_paths["calls"].max() <= truth["counts"]["traces"]
+    assert demo_paths["calls"].max() <= demo_truth["counts"]["traces"]
     ids = set(demo_traces.spans["trace_id"])
     assert all(set(s) <= ids for s in demo_paths["sample_trace_ids"])
     assert (demo_paths["latency_p50_ms"] <= demo_paths["latency_p95_ms"]).all()
@@ -391,8 +384,8 @@ def test_check_needs_an_observed_path_table() -> None:
         check_corridors([], pd.DataFrame({"path": []}))
 
 
-def test_demo_corridors(demo_paths: pd.DataFrame) -> None:
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
+def test_demo_corridors(demo_paths: pd.DataFrame, demo_truth: dict[str, Any]) -> None:
+    truth = demo_truth
     result = check_corridors(parse_corridors(demo_corridors_text()), demo_paths)
     statuses = {c.name: c.status for c in result.corridors}
     assert statuses.pop("account-webhooks") == "too_slow"

@@ -28,9 +28,10 @@ from rtt_topology.diagnostics.rules.ruleset import (
 )
 from rtt_topology.errors import LoadError, RecordError, RttTopologyError, SourceNotFoundError
 from rtt_topology.graph.build import build_graph
-from rtt_topology.load import beacons_from_records, read_beacons, read_profiles, read_traces
+from rtt_topology.load import TraceLoad
 from rtt_topology.schemas import Profile
-from tests import DATA, DEMO
+from tests import DATA
+from tests.builders import beacon_table
 
 DATA = DATA / "rules"
 T0 = pd.Timestamp("2026-01-19T10:00:00Z")
@@ -242,9 +243,9 @@ def test_required_capability() -> None:
     assert bare.status == "not_evaluated"
 
 
-def beacon_table(sites: dict[str, list[int]]) -> pd.DataFrame:
+def heartbeats(sites: dict[str, list[int]]) -> pd.DataFrame:
     """Heartbeats of each site at the given second offsets."""
-    return beacons_from_records(
+    return beacon_table(
         {
             "site": site,
             "session": "s",
@@ -253,7 +254,7 @@ def beacon_table(sites: dict[str, list[int]]) -> pd.DataFrame:
         }
         for site, offsets in sites.items()
         for s in offsets
-    ).beacons
+    )
 
 
 def test_max_heartbeat_interval() -> None:
@@ -268,7 +269,7 @@ def test_max_heartbeat_interval() -> None:
     assert declared.violations[0].details["period_from"] == "declared"
     assert declared.counts["no_period"] == 1
     # With beacons: db's period is inferred (every 200 s).
-    beacons = beacon_table({"db": list(range(0, 2000, 200)), "api": [0, 30, 60, 90]})
+    beacons = heartbeats({"db": list(range(0, 2000, 200)), "api": [0, 30, 60, 90]})
     rules = rule("max_heartbeat_interval", max_interval_s=120)
     result = evaluate(rules, G, beacons=beacons, profiles=profiles).rules[0]
     assert keys(result) == ["db", "slow"]
@@ -284,7 +285,7 @@ def test_liveness_budget() -> None:
     # db beacons every 60 s, then falls silent for 20 minutes, then comes back.
     db = [*range(0, 600, 60), *range(1800, 2400, 60)]
     api = list(range(0, 2400, 60))
-    beacons = beacon_table({"db": db, "api": api})
+    beacons = heartbeats({"db": db, "api": api})
     G = graph(("api", "db", "database", 5, 0))
     rules = rule("liveness_budget", pattern="*", max_down_s=300)
     result = evaluate(rules, G, beacons=beacons).rules[0]
@@ -686,22 +687,25 @@ def test_parser_accepts_or_explains(rules: list[dict[str, Any]], fmt: str) -> No
 
 
 @pytest.fixture(scope="module")
-def demo() -> dict[str, Any]:
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles, _ = read_profiles(DEMO / "profiles")
-    traces = read_traces(DEMO / "traces")
-    G = build_graph(beacons, profiles, traces.edges, spans=traces.spans)
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
-    return {"beacons": beacons, "profiles": profiles, "G": G, "truth": truth}
+def demo_edges_spans_graph(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile], demo_traces: TraceLoad
+) -> nx.DiGraph[str]:
+    """The demo's graph from its trace edges and spans."""
+    return build_graph(demo_beacons, demo_profiles, demo_traces.edges, spans=demo_traces.spans)
 
 
-def test_demo_rules_are_broken_by_the_injected_incidents(demo: dict[str, Any]) -> None:
-    truth = demo["truth"]
+def test_demo_rules_are_broken_by_the_injected_incidents(
+    demo_truth: dict[str, Any],
+    demo_edges_spans_graph: nx.DiGraph[str],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+) -> None:
+    truth = demo_truth
     results = evaluate(
         parse_rules(demo_rules_text()),
-        demo["G"],
-        beacons=demo["beacons"],
-        profiles=demo["profiles"],
+        demo_edges_spans_graph,
+        beacons=demo_beacons,
+        profiles=demo_profiles,
     )
     broken = {r.id: keys(r) for r in results.rules if r.status != "kept"}
     violation = truth["layering_violation"]
@@ -728,27 +732,34 @@ def test_demo_rules_are_broken_by_the_injected_incidents(demo: dict[str, Any]) -
     )
 
 
-def test_demo_rules_without_beacons(demo: dict[str, Any]) -> None:
-    results = evaluate(parse_rules(demo_rules_text()), demo["G"])
+def test_demo_rules_without_beacons(demo_edges_spans_graph: nx.DiGraph[str]) -> None:
+    results = evaluate(parse_rules(demo_rules_text()), demo_edges_spans_graph)
     statuses = {r.id: r.status for r in results.rules}
     assert statuses["databases-available"] == "not_evaluated"
     assert statuses["heartbeat-every-two-minutes"] == "kept"
     assert sum(s == "broken" for s in statuses.values()) == 2
 
 
-def test_demo_undeclared_edge_crosses_groups(demo: dict[str, Any]) -> None:
-    edge = demo["truth"]["undeclared_edge"]
-    result = evaluate(rule("declared_cross_group"), demo["G"]).rules[0]
+def test_demo_undeclared_edge_crosses_groups(
+    demo_truth: dict[str, Any], demo_edges_spans_graph: nx.DiGraph[str]
+) -> None:
+    edge = demo_truth["undeclared_edge"]
+    result = evaluate(rule("declared_cross_group"), demo_edges_spans_graph).rules[0]
     assert keys(result) == [f"{edge['caller']} -> {edge['callee']}"]
 
 
-def test_demo_baseline_round_trip(demo: dict[str, Any], tmp_path: Path) -> None:
+def test_demo_baseline_round_trip(
+    demo_edges_spans_graph: nx.DiGraph[str],
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    tmp_path: Path,
+) -> None:
     rules = parse_rules(demo_rules_text())
-    first = evaluate(rules, demo["G"], beacons=demo["beacons"], profiles=demo["profiles"])
+    first = evaluate(rules, demo_edges_spans_graph, beacons=demo_beacons, profiles=demo_profiles)
     path = tmp_path / "baseline.json"
     write_baseline(first, path)
     again = evaluate(
-        rules, demo["G"], beacons=demo["beacons"], profiles=demo["profiles"], baseline=path
+        rules, demo_edges_spans_graph, beacons=demo_beacons, profiles=demo_profiles, baseline=path
     )
     assert not again.broken
     assert again.counts == {"kept": 10, "broken": 0, "baselined": 2, "not_evaluated": 0}

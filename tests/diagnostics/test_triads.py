@@ -32,7 +32,8 @@ from rtt_topology.diagnostics.triads.decomposition import (
     triads,
 )
 from rtt_topology.errors import InputError
-from tests import DEMO
+from rtt_topology.load import TraceLoad
+from rtt_topology.schemas import Profile
 
 
 @st.composite
@@ -277,23 +278,23 @@ def test_generate_is_exactly_d0(G: nx.DiGraph[Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_graph() -> nx.DiGraph[str]:
+def demo_edges_graph(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile], demo_traces: TraceLoad
+) -> nx.DiGraph[str]:
+    """The demo's graph from its trace edges table."""
     from rtt_topology.graph.build import build_graph
-    from rtt_topology.load import read_beacons, read_profiles, read_traces
 
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles, _ = read_profiles(DEMO / "profiles")
-    return build_graph(beacons, profiles, read_traces(DEMO / "traces").edges)
+    return build_graph(demo_beacons, demo_profiles, demo_traces.edges)
 
 
-def test_demo_layering_violation(demo_graph: nx.DiGraph[str]) -> None:
+def test_demo_layering_violation(demo_edges_graph: nx.DiGraph[str]) -> None:
     """The injected worker -> gateway call, as the triads and layers show it.
 
     The worker reaches every API behind the gateway through a chain (021C), sits in a
     chain from the notifications API that calls it, and shares the gateway with the
     website (021U); the call pushes the gateway, declared at the edge, from D1 to D4.
     """
-    G = demo_graph
+    G = demo_edges_graph
     assert G.nodes["api-gateway"]["layer"] == "edge"
     around = [t for t in triads(G) if {"webhook-worker", "api-gateway"} <= set(t.nodes)]
     chains = {t.nodes for t in around if t.type == "021C"}
@@ -308,8 +309,8 @@ def test_demo_layering_violation(demo_graph: nx.DiGraph[str]) -> None:
     assert layers(H)["api-gateway"] == "D1"
 
 
-def test_demo_decomposition(demo_graph: nx.DiGraph[str]) -> None:
-    G = demo_graph
+def test_demo_decomposition(demo_edges_graph: nx.DiGraph[str]) -> None:
+    G = demo_edges_graph
     result = decompose(G, max_triads=5)
     assert result.census == nx.triadic_census(G)
     assert (result.nodes, result.edges, result.self_loops) == (40, 63, [])
@@ -327,8 +328,8 @@ def test_demo_decomposition(demo_graph: nx.DiGraph[str]) -> None:
     assert {r.node: r.counts for r in result.node_census} == frame.to_dict("index")
 
 
-def test_decomposition_round_trips_through_json(demo_graph: nx.DiGraph[str]) -> None:
-    result = decompose(demo_graph)
+def test_decomposition_round_trips_through_json(demo_edges_graph: nx.DiGraph[str]) -> None:
+    result = decompose(demo_edges_graph)
     text = result.model_dump_json()
     assert Decomposition.model_validate_json(text) == result
     assert Decomposition.model_validate(json.loads(text)) == result

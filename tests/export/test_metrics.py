@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -20,9 +19,9 @@ from rtt_topology.analysis.liveness import STATES, states, uptime
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.diagnostics.corridors import (
     CORRIDOR_STATUSES,
+    CorridorResults,
+    CorridorSet,
     check_corridors,
-    load_corridors,
-    observed_paths,
 )
 from rtt_topology.errors import InputError
 from rtt_topology.export import metrics
@@ -34,22 +33,25 @@ from rtt_topology.export.metrics import (
     write_textfile,
 )
 from rtt_topology.graph.build import build_graph
-from rtt_topology.load import read_beacons, read_profiles, read_traces
 from rtt_topology.schemas import Profile
-from tests import DEMO
+from tests.builders import beacon_table
 
 SPECS = {spec.name: spec for spec in METRICS}
 
 
 @pytest.fixture(scope="module")
-def demo():
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles = read_profiles(DEMO / "profiles").profiles
-    spans = read_traces(DEMO / "traces").spans
-    G = build_graph(beacons, profiles, spans=spans)
-    results = check_corridors(load_corridors(DEMO / "corridors.yaml"), observed_paths(spans))
-    text = exposition(beacons, profiles, G, corridors=results)
-    return beacons, profiles, G, results, text
+def demo_corridor_results(demo_corridors: CorridorSet, demo_paths: pd.DataFrame) -> CorridorResults:
+    return check_corridors(demo_corridors, demo_paths)
+
+
+@pytest.fixture(scope="module")
+def demo_exposition(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+    demo_corridor_results: CorridorResults,
+) -> str:
+    return exposition(demo_beacons, demo_profiles, demo_graph, corridors=demo_corridor_results)
 
 
 def parsed(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -70,12 +72,6 @@ def by(samples: dict, label: str) -> dict[str, float]:
 
 def listing(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
-
-
-def write_beacons(tmp_path: Path, rows: list[dict]) -> pd.DataFrame:
-    path = tmp_path / "b.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return read_beacons(path).beacons
 
 
 # -- the documented list ---------------------------------------------------------------------
@@ -112,8 +108,8 @@ def test_names_follow_conventions() -> None:
 # -- the exposition of the demo --------------------------------------------------------------
 
 
-def test_families_types_help_and_labels(demo) -> None:
-    *_, text = demo
+def test_families_types_help_and_labels(demo_exposition: str) -> None:
+    text = demo_exposition
     families = list(text_string_to_metric_families(text))
     exposed = [f.samples[0].name for f in families]
     # Every metric has samples on the demo, in METRICS order.
@@ -132,8 +128,10 @@ def test_families_types_help_and_labels(demo) -> None:
     assert text.count("# TYPE ") == len(METRICS)
 
 
-def test_beacons_and_intervals_round_trip(demo) -> None:
-    beacons, profiles, _, _, text = demo
+def test_beacons_and_intervals_round_trip(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile], demo_exposition: str
+) -> None:
+    beacons, profiles, text = demo_beacons, demo_profiles, demo_exposition
     samples = parsed(text)
     summary = service_summary(beacons).set_index("site")
     clusters = cluster_sites(beacons)
@@ -160,8 +158,13 @@ def test_beacons_and_intervals_round_trip(demo) -> None:
         )
 
 
-def test_drift_round_trip(demo) -> None:
-    beacons, profiles, G, _, text = demo
+def test_drift_round_trip(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+    demo_exposition: str,
+) -> None:
+    beacons, profiles, G, text = demo_beacons, demo_profiles, demo_graph, demo_exposition
     samples = parsed(text)["rtt_drift_events_total"]
     counts = drift_event_counts(beacons).set_index("site")["drift_events"]
     per_service = by(samples, "service")
@@ -180,8 +183,10 @@ def test_drift_round_trip(demo) -> None:
     assert by(alone, "service") == per_service
 
 
-def test_liveness_round_trip(demo) -> None:
-    beacons, profiles, _, _, text = demo
+def test_liveness_round_trip(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile], demo_exposition: str
+) -> None:
+    beacons, profiles, text = demo_beacons, demo_profiles, demo_exposition
     samples = parsed(text)
     table = states(beacons, profiles).set_index("site")
     state = samples["rtt_service_state"]
@@ -200,8 +205,13 @@ def test_liveness_round_trip(demo) -> None:
     assert all(0 <= v <= 1 for v in ratios.values())
 
 
-def test_coherence_round_trip(demo) -> None:
-    beacons, profiles, G, _, text = demo
+def test_coherence_round_trip(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+    demo_exposition: str,
+) -> None:
+    beacons, profiles, G, text = demo_beacons, demo_profiles, demo_graph, demo_exposition
     samples = parsed(text)
     result = coherence(beacons, profiles, G)
     services = result.services.set_index("site")
@@ -218,8 +228,8 @@ def test_coherence_round_trip(demo) -> None:
     assert samples["rtt_system_coherence_score"][()] == pytest.approx(result.overall)
 
 
-def test_edges_round_trip(demo) -> None:
-    _, _, G, _, text = demo
+def test_edges_round_trip(demo_graph: nx.DiGraph[str], demo_exposition: str) -> None:
+    G, text = demo_graph, demo_exposition
     samples = parsed(text)
     calls, errors = samples["rtt_edge_calls_total"], samples["rtt_edge_errors_total"]
     traced = {(u, v): a for u, v, a in G.edges(data=True) if a["provenance"] in ("traced", "both")}
@@ -232,8 +242,14 @@ def test_edges_round_trip(demo) -> None:
     assert sum(errors.values()) > 0
 
 
-def test_corridors_round_trip(demo) -> None:
-    *_, results, text = demo
+def test_corridors_round_trip(
+    demo_corridor_results: CorridorResults,
+    demo_exposition: str,
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+) -> None:
+    results, text = demo_corridor_results, demo_exposition
     samples = parsed(text)
     status = samples["rtt_corridor_status"]
     assert len(status) == len(results.corridors) * len(CORRIDOR_STATUSES)
@@ -254,12 +270,12 @@ def test_corridors_round_trip(demo) -> None:
             assert bound[c.name] == pytest.approx(c.max_latency_ms / 1000)
     assert {c.status for c in results.corridors} == set(CORRIDOR_STATUSES)
     # Without corridor results there is no corridor metric.
-    beacons, profiles, G, _, _ = demo
+    beacons, profiles, G = demo_beacons, demo_profiles, demo_graph
     assert "rtt_corridor" not in exposition(beacons, profiles, G)
 
 
-def test_snapshot_and_build_info(demo) -> None:
-    beacons, *_, text = demo
+def test_snapshot_and_build_info(demo_beacons: pd.DataFrame, demo_exposition: str) -> None:
+    beacons, text = demo_beacons, demo_exposition
     samples = parsed(text)
     last = beacons["ts"].max()
     assert samples["rtt_snapshot_timestamp_seconds"][()] == pytest.approx(last.timestamp())
@@ -269,8 +285,10 @@ def test_snapshot_and_build_info(demo) -> None:
 # -- the moment ------------------------------------------------------------------------------
 
 
-def test_at_restricts_to_beacons_until_then(demo) -> None:
-    beacons, profiles, G, _, _ = demo
+def test_at_restricts_to_beacons_until_then(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile], demo_graph: nx.DiGraph[str]
+) -> None:
+    beacons, profiles, G = demo_beacons, demo_profiles, demo_graph
     at = "2026-01-19T03:00:00Z"
     samples = parsed(exposition(beacons, profiles, G, at=at))
     moment = pd.Timestamp(at)
@@ -292,8 +310,10 @@ def test_at_restricts_to_beacons_until_then(demo) -> None:
     )
 
 
-def test_at_after_the_data_counts_the_silence(demo) -> None:
-    beacons, profiles, _, _, _ = demo
+def test_at_after_the_data_counts_the_silence(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile]
+) -> None:
+    beacons, profiles = demo_beacons, demo_profiles
     samples = parsed(exposition(beacons, profiles, at="2026-01-19T08:00:00Z"))
     state = samples["rtt_service_state"]
     current = {dict(k)["state"] for k, v in state.items() if v == 1}
@@ -302,8 +322,8 @@ def test_at_after_the_data_counts_the_silence(demo) -> None:
     assert min(ages.values()) > 7000
 
 
-def test_naive_at_is_rejected(demo) -> None:
-    beacons, *_ = demo
+def test_naive_at_is_rejected(demo_beacons: pd.DataFrame) -> None:
+    beacons = demo_beacons
     with pytest.raises(InputError):
         exposition(beacons, at="2026-01-19T03:00:00")
 
@@ -355,12 +375,12 @@ NASTY = [
 ]
 
 
-def test_label_values_are_escaped(tmp_path: Path) -> None:
+def test_label_values_are_escaped() -> None:
     rows = [
         {"site": name, "session": "s", "event": "heartbeat", "ts": f"2026-01-19T15:00:0{i}Z"}
         for i, name in enumerate(NASTY)
     ]
-    text = exposition(write_beacons(tmp_path, rows))
+    text = exposition(beacon_table(rows))
     for line in text.splitlines():
         assert line.startswith(("# HELP ", "# TYPE ", "rtt_"))
     assert 'service="quo\\"te"' in text
@@ -394,8 +414,20 @@ def test_edge_and_corridor_labels_are_escaped() -> None:
 # -- order and registry ----------------------------------------------------------------------
 
 
-def test_output_is_deterministic(demo) -> None:
-    beacons, profiles, G, results, text = demo
+def test_output_is_deterministic(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+    demo_corridor_results: CorridorResults,
+    demo_exposition: str,
+) -> None:
+    beacons, profiles, G, results, text = (
+        demo_beacons,
+        demo_profiles,
+        demo_graph,
+        demo_corridor_results,
+        demo_exposition,
+    )
     assert exposition(beacons, profiles, G, corridors=results) == text
     # The same graph built in another order gives the same text.
     H = nx.DiGraph()
@@ -405,8 +437,8 @@ def test_output_is_deterministic(demo) -> None:
     assert exposition(beacons, profiles, H, corridors=results) == text
 
 
-def test_samples_are_sorted(demo) -> None:
-    *_, text = demo
+def test_samples_are_sorted(demo_exposition: str) -> None:
+    text = demo_exposition
     for family in text_string_to_metric_families(text):
         spec = SPECS[family.samples[0].name]
         sets = [tuple(sorted(names)) for names in spec.label_sets]
@@ -417,8 +449,8 @@ def test_samples_are_sorted(demo) -> None:
         assert keys == sorted(keys)
 
 
-def test_registry_is_new_and_custom(demo) -> None:
-    beacons, *_ = demo
+def test_registry_is_new_and_custom(demo_beacons: pd.DataFrame) -> None:
+    beacons = demo_beacons
     one, two = metrics_registry(beacons), metrics_registry(beacons)
     assert isinstance(one, prometheus_client.CollectorRegistry)
     assert one is not two
@@ -430,9 +462,9 @@ def test_registry_is_new_and_custom(demo) -> None:
         one.register(RttCollector(beacons))
 
 
-def test_collector_values_are_fixed_at_creation(tmp_path: Path) -> None:
+def test_collector_values_are_fixed_at_creation() -> None:
     rows = [{"site": "api", "session": "s", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"}]
-    beacons = write_beacons(tmp_path, rows)
+    beacons = beacon_table(rows)
     registry = metrics_registry(beacons)
     first = prometheus_client.generate_latest(registry)
     assert prometheus_client.generate_latest(registry) == first
@@ -441,8 +473,21 @@ def test_collector_values_are_fixed_at_creation(tmp_path: Path) -> None:
 # -- the textfile ----------------------------------------------------------------------------
 
 
-def test_textfile_is_the_exposition(demo, tmp_path: Path) -> None:
-    beacons, profiles, G, results, text = demo
+def test_textfile_is_the_exposition(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+    demo_corridor_results: CorridorResults,
+    demo_exposition: str,
+    tmp_path: Path,
+) -> None:
+    beacons, profiles, G, results, text = (
+        demo_beacons,
+        demo_profiles,
+        demo_graph,
+        demo_corridor_results,
+        demo_exposition,
+    )
     target = tmp_path / "rtt.prom"
     write_textfile(target, beacons, profiles, G, corridors=results)
     assert target.read_text(encoding="utf-8") == text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import networkx as nx
 import pandas as pd
@@ -10,9 +11,7 @@ from rtt_topology import __version__
 from rtt_topology.errors import InputError
 from rtt_topology.graph.build import build_graph, validate_graph
 from rtt_topology.graph.contract import EDGE_ATTRIBUTES, GRAPH_ATTRIBUTES, NODE_ATTRIBUTES
-from rtt_topology.load import read_beacons, read_profiles
 from rtt_topology.schemas import Profile
-from tests import DEMO
 
 
 def edge_table(*rows: tuple[str, str, str, int, int]) -> pd.DataFrame:
@@ -32,13 +31,6 @@ def profile(*depends_on: str, **extra: object) -> Profile:
     )
 
 
-@pytest.fixture(scope="module")
-def demo() -> tuple[pd.DataFrame, dict[str, Profile]]:
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles, _ = read_profiles(DEMO / "profiles")
-    return beacons, profiles
-
-
 def test_empty_graph_follows_contract() -> None:
     G = build_graph()
     validate_graph(G)
@@ -53,11 +45,13 @@ def test_empty_graph_follows_contract() -> None:
     assert set(G.graph) == set(GRAPH_ATTRIBUTES)
 
 
-def test_demo_beacons_and_profiles(demo: tuple[pd.DataFrame, dict[str, Profile]]) -> None:
-    beacons, profiles = demo
+def test_demo_beacons_and_profiles(
+    demo_beacons: pd.DataFrame, demo_profiles: dict[str, Profile], demo_truth: dict[str, Any]
+) -> None:
+    beacons, profiles = demo_beacons, demo_profiles
     G = build_graph(beacons, profiles)
     validate_graph(G)
-    truth = pd.read_json(DEMO / "ground_truth.json", typ="series")
+    truth = demo_truth
     assert G.graph["clusters"] == ["dc-east", "dc-west"]
     assert "dc-east" not in G
     silent = G.nodes[truth["declared_silent"]]
@@ -113,10 +107,8 @@ def test_plain_python_values() -> None:
         assert type(value).__module__ in ("builtins", "datetime"), type(value)
 
 
-def test_window_restricts_beacons_and_edges(
-    demo: tuple[pd.DataFrame, dict[str, Profile]],
-) -> None:
-    beacons, _ = demo
+def test_window_restricts_beacons_and_edges(demo_beacons: pd.DataFrame) -> None:
+    beacons = demo_beacons
     G = build_graph(beacons, start="2026-01-19T01:00:00Z", end="2026-01-19T02:00:00Z")
     validate_graph(G)
     assert G.graph["window_start"] == datetime(2026, 1, 19, 1, tzinfo=UTC)

@@ -10,6 +10,7 @@ from rtt_topology.errors import InputError
 from rtt_topology.graph.build import build_graph
 from rtt_topology.graph.reconciliation import diff_graphs, reconcile
 from rtt_topology.schemas import Profile
+from tests.builders import beacon_table
 
 
 def profile(*depends_on: str, tags: list[str] | None = None) -> Profile:
@@ -21,19 +22,10 @@ def edges(*rows: tuple[str, str, str, int, int]) -> pd.DataFrame:
 
 
 def beacons_for(*sites: str) -> pd.DataFrame:
-    from rtt_topology.load.assemble import BlockAccumulator
-    from rtt_topology.load.columnar import validate_block
-    from rtt_topology.load.records import flatten_record, raw_table
-
-    rows = [
-        flatten_record(
-            {"site": s, "session": "s", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"}, i
-        )
-        for i, s in enumerate(sites, 1)
-    ]
-    accumulator = BlockAccumulator()
-    accumulator.add(validate_block(raw_table(rows))[0], accumulator.add_source("test"))
-    return accumulator.finish().frame
+    return beacon_table(
+        {"site": s, "session": "s", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"}
+        for s in sites
+    )
 
 
 def test_node_and_edge_statuses() -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import matplotlib.pyplot as plt
+import networkx as nx
+import pandas as pd
 import pytest
 
-from tests import DEMO
+from rtt_topology.diagnostics.rules.ruleset import RuleSet
+from rtt_topology.schemas import Profile
 
 
 @pytest.fixture(autouse=True)
@@ -19,35 +21,29 @@ def _close_figures() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def demo() -> dict[str, Any]:
+def demo_analyses(
+    demo_beacons: pd.DataFrame,
+    demo_profiles: dict[str, Profile],
+    demo_graph: nx.DiGraph[str],
+    demo_rules: RuleSet,
+) -> dict[str, Any]:
+    """What the plots draw, computed once from the demo."""
     from rtt_topology.aggregate.history import intervals
     from rtt_topology.analysis.cadence import cadence
     from rtt_topology.analysis.changepoints import detect_changes
-    from rtt_topology.analysis.coherence import coherence
     from rtt_topology.analysis.drift import drift
-    from rtt_topology.analysis.liveness import downtime, states, timeline
-    from rtt_topology.diagnostics.rules.ruleset import evaluate, load_rules
+    from rtt_topology.analysis.liveness import states
+    from rtt_topology.diagnostics.rules.ruleset import evaluate
     from rtt_topology.diagnostics.triads.decomposition import census
-    from rtt_topology.graph.build import build_graph
-    from rtt_topology.load import read_beacons, read_profiles, read_traces
 
-    beacons, _ = read_beacons(DEMO / "beacons")
-    profiles = read_profiles(DEMO / "profiles").profiles
-    G = build_graph(beacons, profiles, spans=read_traces(DEMO / "traces").spans)
+    beacons, profiles, G = demo_beacons, demo_profiles, demo_graph
     drift_table = drift(beacons)
     return {
-        "beacons": beacons,
-        "profiles": profiles,
-        "G": G,
-        "timeline": timeline(beacons, profiles),
         "states": states(beacons, profiles),
-        "downtime": downtime(beacons, profiles),
         "drift": drift_table,
         "changes": detect_changes(drift_table, "drift"),
-        "coherence": coherence(beacons, profiles, G),
         "cadence": cadence(beacons, profiles),
         "intervals": intervals(beacons),
         "census": census(G),
-        "rules": evaluate(load_rules(DEMO / "rules.yaml"), G, beacons=beacons, profiles=profiles),
-        "truth": json.loads((DEMO / "ground_truth.json").read_text()),
+        "rules": evaluate(demo_rules, G, beacons=beacons, profiles=profiles),
     }

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -15,6 +13,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
+from rtt_topology.analysis.coherence import Coherence
 from rtt_topology.analysis.liveness import STATES
 from rtt_topology.plots import (
     INCIDENT_COLORS,
@@ -31,25 +30,19 @@ from rtt_topology.plots import (
     plot_topology,
     plot_triad_census,
 )
+from tests.builders import beacon_table
 from tests.plots.artists import rendered
 
 ODD_NAMES = ["<script>alert(1)</script>", 'a$b&"q"', "a$b$c", "_hidden", r"x\$y$"]
 
 
-def beacon_file(tmp_path: Path, sites: list[str], minutes: int = 10) -> pd.DataFrame:
-    """A beacon table with one heartbeat a minute per site, read by the loader."""
-    from rtt_topology.load import read_beacons
-
-    path = tmp_path / "b.jsonl"
-    lines = [
-        json.dumps(
-            {"site": site, "session": "s", "event": "heartbeat", "ts": f"2026-01-19T15:{m:02d}:00Z"}
-        )
+def heartbeats(sites: list[str], minutes: int = 10) -> pd.DataFrame:
+    """A beacon table with one heartbeat a minute per site."""
+    return beacon_table(
+        {"site": site, "session": "s", "event": "heartbeat", "ts": f"2026-01-19T15:{m:02d}:00Z"}
         for site in sites
         for m in range(minutes)
-    ]
-    path.write_text("\n".join(lines) + "\n")
-    return read_beacons(path)[0]
+    )
 
 
 # --- constants and text -------------------------------------------------------------------------
@@ -89,7 +82,7 @@ def test_plain_text_escapes_dollars_only() -> None:
 # --- every plot: literal names, given axes, no global state -------------------------------------
 
 
-def test_odd_names_draw_as_literal_text(tmp_path: Path) -> None:
+def test_odd_names_draw_as_literal_text() -> None:
     from rtt_topology.analysis.drift import drift
     from rtt_topology.analysis.liveness import timeline
 
@@ -98,7 +91,7 @@ def test_odd_names_draw_as_literal_text(tmp_path: Path) -> None:
     ax.figure.canvas.draw()
     assert sorted(rendered(t) for t in ax.texts) == sorted((n, False) for n in ODD_NAMES)
 
-    beacons = beacon_file(tmp_path, ODD_NAMES)
+    beacons = heartbeats(ODD_NAMES)
     _, lanes = plot_swimlane(timeline(beacons))
     lanes.figure.canvas.draw()
     shown = [rendered(t) for t in lanes.get_yticklabels()]
@@ -120,25 +113,31 @@ def test_odd_names_draw_as_literal_text(tmp_path: Path) -> None:
     assert sorted(rendered(t)[0] for t in heat.get_yticklabels()) == sorted(ODD_NAMES)
 
 
-def test_tex_is_off_even_when_asked_globally(demo: dict[str, Any]) -> None:
+def test_tex_is_off_even_when_asked_globally(demo_timeline: pd.DataFrame) -> None:
     with matplotlib.rc_context({"text.usetex": True}):
-        _, ax = plot_swimlane(demo["timeline"], services=["auth-service"])
+        _, ax = plot_swimlane(demo_timeline, services=["auth-service"])
     assert not ax.title.get_usetex()
     assert not any(t.get_usetex() for t in ax.get_yticklabels())
     assert not any(t.get_usetex() for t in ax.get_legend().get_texts())
 
 
-def test_plots_draw_on_the_given_axes_without_global_changes(demo: dict[str, Any]) -> None:
+def test_plots_draw_on_the_given_axes_without_global_changes(
+    demo_analyses: dict[str, Any],
+    demo_timeline: pd.DataFrame,
+    demo_coherence: Coherence,
+    demo_beacons: pd.DataFrame,
+    demo_graph: nx.DiGraph[str],
+) -> None:
     before = dict(matplotlib.rcParams)
     calls = [
-        lambda ax: plot_drift(demo["drift"], ax=ax),
-        lambda ax: plot_drift_heatmap(demo["drift"], ax=ax),
-        lambda ax: plot_swimlane(demo["timeline"], ax=ax),
-        lambda ax: plot_coherence(demo["coherence"], ax=ax),
-        lambda ax: plot_heartbeat_frequency(demo["beacons"], ax=ax),
-        lambda ax: plot_cadence_histogram(demo["intervals"], ax=ax),
-        lambda ax: plot_triad_census(demo["census"], ax=ax),
-        lambda ax: plot_topology(demo["G"], ax=ax),
+        lambda ax: plot_drift(demo_analyses["drift"], ax=ax),
+        lambda ax: plot_drift_heatmap(demo_analyses["drift"], ax=ax),
+        lambda ax: plot_swimlane(demo_timeline, ax=ax),
+        lambda ax: plot_coherence(demo_coherence, ax=ax),
+        lambda ax: plot_heartbeat_frequency(demo_beacons, ax=ax),
+        lambda ax: plot_cadence_histogram(demo_analyses["intervals"], ax=ax),
+        lambda ax: plot_triad_census(demo_analyses["census"], ax=ax),
+        lambda ax: plot_topology(demo_graph, ax=ax),
     ]
     from matplotlib.figure import Figure
 
@@ -152,8 +151,8 @@ def test_plots_draw_on_the_given_axes_without_global_changes(demo: dict[str, Any
     assert dict(matplotlib.rcParams) == before
 
 
-def test_new_figures_come_from_pyplot(demo: dict[str, Any]) -> None:
-    _, ax = plot_triad_census(demo["census"])
+def test_new_figures_come_from_pyplot(demo_analyses: dict[str, Any]) -> None:
+    _, ax = plot_triad_census(demo_analyses["census"])
     assert plt.get_fignums() == [ax.figure.number]
 
 

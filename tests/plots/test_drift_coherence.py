@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import matplotlib
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.dates import ConciseDateFormatter, date2num
 from matplotlib.image import AxesImage
 
+from rtt_topology.analysis.coherence import Coherence
 from rtt_topology.errors import InputError
 from rtt_topology.plots import (
     INCIDENT_COLORS,
@@ -25,14 +27,18 @@ from tests.plots.artists import gids, legend_labels, notes
 # --- drift --------------------------------------------------------------------------------------
 
 
-def test_drift_demo(demo: dict[str, Any]) -> None:
-    _, ax = plot_drift(demo["drift"], change_points=demo["changes"], incidents=demo["downtime"])
+def test_drift_demo(demo_analyses: dict[str, Any], demo_downtime: pd.DataFrame) -> None:
+    _, ax = plot_drift(
+        demo_analyses["drift"],
+        change_points=demo_analyses["changes"],
+        incidents=demo_downtime,
+    )
     assert isinstance(ax, Axes)
     # Only the web site drifts in the demo.
     assert [line.get_label() for line in ax.get_lines() if not line.get_gid()] == [
         "shop.example.com"
     ]
-    assert len(demo["changes"]) == 1
+    assert len(demo_analyses["changes"]) == 1
     assert gids(ax, "change-point") == 2  # a dotted vertical line and a ring on the line
     assert legend_labels(ax)[:2] == ["shop.example.com", "change point"]
     assert ax.get_ylabel() == "drift (0-1)"
@@ -44,10 +50,12 @@ def test_drift_demo(demo: dict[str, Any]) -> None:
     assert ax.get_title() == "structural drift per service"
 
 
-def test_drift_named_services_and_incidents(demo: dict[str, Any]) -> None:
-    down = demo["downtime"]
+def test_drift_named_services_and_incidents(
+    demo_analyses: dict[str, Any], demo_downtime: pd.DataFrame
+) -> None:
+    down = demo_downtime
     shown = ["shop.example.com", "inventory-api", "nope"]
-    _, ax = plot_drift(demo["drift"], services=shown, incidents=down)
+    _, ax = plot_drift(demo_analyses["drift"], services=shown, incidents=down)
     assert [line.get_label() for line in ax.get_lines()] == ["shop.example.com", "inventory-api"]
     expected = int(down["site"].astype(str).isin(shown).sum())
     assert expected > 0
@@ -55,7 +63,7 @@ def test_drift_named_services_and_incidents(demo: dict[str, Any]) -> None:
     assert "incident: crash" in legend_labels(ax)
 
 
-def test_drift_incidents_of_no_service_are_always_shaded(demo: dict[str, Any]) -> None:
+def test_drift_incidents_of_no_service_are_always_shaded(demo_analyses: dict[str, Any]) -> None:
     spans = pd.DataFrame(
         {
             "start": pd.to_datetime(["2026-01-19T01:00Z"]),
@@ -63,12 +71,12 @@ def test_drift_incidents_of_no_service_are_always_shaded(demo: dict[str, Any]) -
             "label": ["deploy freeze"],
         }
     )
-    _, ax = plot_drift(demo["drift"], incidents=spans)
+    _, ax = plot_drift(demo_analyses["drift"], incidents=spans)
     assert gids(ax, "incident") == 1
     assert "incident: deploy freeze" in legend_labels(ax)
 
 
-def test_drift_incidents_listing_several_services(demo: dict[str, Any]) -> None:
+def test_drift_incidents_listing_several_services(demo_analyses: dict[str, Any]) -> None:
     # The shape of rtt_topology.incidents.find_incidents: a list of sites per incident.
     spans = pd.DataFrame(
         {
@@ -78,7 +86,7 @@ def test_drift_incidents_listing_several_services(demo: dict[str, Any]) -> None:
             "end": pd.to_datetime(["2026-01-19T02:00Z", "2026-01-19T03:30Z"]),
         }
     )
-    _, ax = plot_drift(demo["drift"], incidents=spans)
+    _, ax = plot_drift(demo_analyses["drift"], incidents=spans)
     assert gids(ax, "incident") == 1  # only the drawn service's
     assert legend_labels(ax)[-1] == "incident: outage"
     (patch,) = [p for p in ax.patches if p.get_gid() == "incident"]
@@ -133,8 +141,8 @@ def test_drift_bad_input() -> None:
         plot_drift(table, incidents=pd.DataFrame({"site": ["a"]}))
 
 
-def test_drift_heatmap_demo(demo: dict[str, Any]) -> None:
-    table = demo["drift"]
+def test_drift_heatmap_demo(demo_analyses: dict[str, Any]) -> None:
+    table = demo_analyses["drift"]
     _, ax = plot_drift_heatmap(table)
     (image,) = ax.images
     assert isinstance(image, AxesImage)
@@ -146,15 +154,17 @@ def test_drift_heatmap_demo(demo: dict[str, Any]) -> None:
     assert ax.get_xlabel() == "time (UTC)"
 
 
-def test_drift_heatmap_top_and_groups(demo: dict[str, Any]) -> None:
-    table = demo["drift"]
+def test_drift_heatmap_top_and_groups(
+    demo_analyses: dict[str, Any], demo_graph: nx.DiGraph[str]
+) -> None:
+    table = demo_analyses["drift"]
     total = table["site"].nunique()
     _, ax = plot_drift_heatmap(table, max_services=10)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert len(labels) == 10
     assert "shop.example.com" in labels
     assert f"top 10 of {total} services" in ax.get_title()
-    groups = {n: g for n, g in demo["G"].nodes(data="group") if g}
+    groups = {n: g for n, g in demo_graph.nodes(data="group") if g}
     _, ax = plot_drift_heatmap(table, groups=groups)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["(no group)", "dc-east", "dc-west"]
     row = ax.images[0].get_array()[1]
@@ -171,8 +181,8 @@ def test_drift_heatmap_empty() -> None:
 # --- coherence ----------------------------------------------------------------------------------
 
 
-def test_coherence_demo(demo: dict[str, Any]) -> None:
-    result = demo["coherence"]
+def test_coherence_demo(demo_coherence: Coherence) -> None:
+    result = demo_coherence
     _, ax = plot_coherence(result)
     worst = result.services.sort_values("coherence")["site"].astype(str).head(3).tolist()
     assert [line.get_label() for line in ax.get_lines()] == ["system", *worst]
@@ -183,8 +193,8 @@ def test_coherence_demo(demo: dict[str, Any]) -> None:
     assert legend_labels(ax)[0] == f"system (overall {result.overall:.3f})"
 
 
-def test_coherence_services_and_components(demo: dict[str, Any]) -> None:
-    _, ax = plot_coherence(demo["coherence"], services="auth-service", components=True)
+def test_coherence_services_and_components(demo_coherence: Coherence) -> None:
+    _, ax = plot_coherence(demo_coherence, services="auth-service", components=True)
     assert [line.get_label() for line in ax.get_lines()] == [
         "system",
         "system adherence",
@@ -195,10 +205,10 @@ def test_coherence_services_and_components(demo: dict[str, Any]) -> None:
     ]
 
 
-def test_coherence_empty_and_bad_input(demo: dict[str, Any]) -> None:
+def test_coherence_empty_and_bad_input(demo_coherence: Coherence) -> None:
     from rtt_topology.analysis.coherence import Coherence
 
-    result = demo["coherence"]
+    result = demo_coherence
     empty = Coherence(
         result.by_bucket.iloc[:0], result.services.iloc[:0], result.system.iloc[:0], None
     )

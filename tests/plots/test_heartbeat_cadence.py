@@ -15,13 +15,14 @@ from rtt_topology.plots import (
     plot_cadence_histogram,
     plot_heartbeat_frequency,
 )
+from rtt_topology.schemas import Profile
 from tests.plots.artists import gids, legend_labels, notes
 
 # --- cadence ------------------------------------------------------------------------------------
 
 
-def test_heartbeat_frequency_from_beacons(demo: dict[str, Any]) -> None:
-    beacons = demo["beacons"]
+def test_heartbeat_frequency_from_beacons(demo_beacons: pd.DataFrame) -> None:
+    beacons = demo_beacons
     _, ax = plot_heartbeat_frequency(beacons)
     (total,) = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert total.get_data().values.sum() == len(beacons)
@@ -30,8 +31,8 @@ def test_heartbeat_frequency_from_beacons(demo: dict[str, Any]) -> None:
     assert legend_labels(ax) == ["all beacons"]
 
 
-def test_heartbeat_frequency_services_on_their_own_axis(demo: dict[str, Any]) -> None:
-    beacons = demo["beacons"]
+def test_heartbeat_frequency_services_on_their_own_axis(demo_beacons: pd.DataFrame) -> None:
+    beacons = demo_beacons
     _, ax = plot_heartbeat_frequency(beacons, bucket="1h", services=["auth-service", "nope"])
     (total,) = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert len(total.get_data().values) == 6  # the demo covers six hours
@@ -41,8 +42,8 @@ def test_heartbeat_frequency_services_on_their_own_axis(demo: dict[str, Any]) ->
     assert legend_labels(ax) == ["all beacons", "auth-service (right axis)"]
 
 
-def test_heartbeat_frequency_from_cadence(demo: dict[str, Any]) -> None:
-    table = demo["cadence"]
+def test_heartbeat_frequency_from_cadence(demo_analyses: dict[str, Any]) -> None:
+    table = demo_analyses["cadence"]
     _, ax = plot_heartbeat_frequency(table, bucket="30min")
     (total,) = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert total.get_data().values.sum() == table["beacons"].sum()
@@ -57,10 +58,12 @@ def test_heartbeat_frequency_empty_and_bad_input() -> None:
         plot_heartbeat_frequency(empty_beacon_frame(), bucket="0s")
 
 
-def test_cadence_histogram_from_beacons(demo: dict[str, Any]) -> None:
-    values = demo["intervals"]["interval_s"].dropna()
-    declared = {n: p.heartbeat_interval_s for n, p in demo["profiles"].items()}
-    _, ax = plot_cadence_histogram(demo["beacons"], declared_period_s=declared)
+def test_cadence_histogram_from_beacons(
+    demo_analyses: dict[str, Any], demo_profiles: dict[str, Profile], demo_beacons: pd.DataFrame
+) -> None:
+    values = demo_analyses["intervals"]["interval_s"].dropna()
+    declared = {n: p.heartbeat_interval_s for n, p in demo_profiles.items()}
+    _, ax = plot_cadence_histogram(demo_beacons, declared_period_s=declared)
     (histogram,) = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert histogram.get_data().values.sum() == (values > 0).sum()
     assert ax.get_xscale() == "log"
@@ -73,10 +76,14 @@ def test_cadence_histogram_from_beacons(demo: dict[str, Any]) -> None:
     assert gids(ax, "declared-period") == 1  # many periods: one row of ticks
 
 
-def test_cadence_histogram_services(demo: dict[str, Any]) -> None:
+def test_cadence_histogram_services(
+    demo_profiles: dict[str, Profile], demo_analyses: dict[str, Any]
+) -> None:
     shown = ["auth-service", "search-api"]
-    declared = {n: p.heartbeat_interval_s for n, p in demo["profiles"].items()}
-    _, ax = plot_cadence_histogram(demo["intervals"], services=shown, declared_period_s=declared)
+    declared = {n: p.heartbeat_interval_s for n, p in demo_profiles.items()}
+    _, ax = plot_cadence_histogram(
+        demo_analyses["intervals"], services=shown, declared_period_s=declared
+    )
     steps = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert len(steps) == 2
     periods = {declared[s] for s in shown}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from matplotlib.collections import PolyCollection
 
 from rtt_topology.analysis.liveness import STATES
@@ -15,8 +16,8 @@ from tests.plots.artists import legend_labels, notes
 # --- liveness -----------------------------------------------------------------------------------
 
 
-def test_swimlane_demo(demo: dict[str, Any]) -> None:
-    table = demo["timeline"]
+def test_swimlane_demo(demo_timeline: pd.DataFrame) -> None:
+    table = demo_timeline
     _, ax = plot_swimlane(table)
     names = sorted(table["site"].astype(str).unique())
     assert [t.get_text() for t in ax.get_yticklabels()] == names
@@ -29,10 +30,14 @@ def test_swimlane_demo(demo: dict[str, Any]) -> None:
     assert ax.get_xlabel() == "time (UTC)"
 
 
-def test_swimlane_keeps_the_least_healthy(demo: dict[str, Any]) -> None:
-    truth = demo["truth"]
-    crash = next(i for i in truth["incidents"] if i["type"] == "crash")["services"][0]
-    _, ax = plot_swimlane(demo["timeline"], max_services=5)
+def test_swimlane_keeps_the_least_healthy(
+    demo_truth: dict[str, Any],
+    demo_incidents: dict[str, dict[str, Any]],
+    demo_timeline: pd.DataFrame,
+) -> None:
+    truth = demo_truth
+    crash = demo_incidents["crash"]["services"][0]
+    _, ax = plot_swimlane(demo_timeline, max_services=5)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert len(labels) == 5
     assert labels == sorted(labels)
@@ -41,8 +46,8 @@ def test_swimlane_keeps_the_least_healthy(demo: dict[str, Any]) -> None:
     assert "5 of 40 services" in ax.get_title()
 
 
-def test_swimlane_chosen_services_and_empty(demo: dict[str, Any]) -> None:
-    _, ax = plot_swimlane(demo["timeline"], services=["users-db", "api-gateway"])
+def test_swimlane_chosen_services_and_empty(demo_timeline: pd.DataFrame) -> None:
+    _, ax = plot_swimlane(demo_timeline, services=["users-db", "api-gateway"])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["users-db", "api-gateway"]
-    empty = demo["timeline"].iloc[:0]
+    empty = demo_timeline.iloc[:0]
     assert "no data" in notes(plot_swimlane(empty)[1])

@@ -22,8 +22,8 @@ from tests.plots.artists import arrows, legend_labels, notes
 # --- triads -------------------------------------------------------------------------------------
 
 
-def test_triad_census_demo(demo: dict[str, Any]) -> None:
-    census = demo["census"]
+def test_triad_census_demo(demo_analyses: dict[str, Any]) -> None:
+    census = demo_analyses["census"]
     _, ax = plot_triad_census(census)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(TRIAD_TYPES)
     heights = [p.get_height() for p in ax.patches]
@@ -51,9 +51,9 @@ def test_triad_census_from_networkx_dict() -> None:
 # --- the service graph --------------------------------------------------------------------------
 
 
-def test_topology_demo(demo: dict[str, Any]) -> None:
-    G = demo["G"]
-    _, ax = plot_topology(G, states=demo["states"], violations=demo["rules"])
+def test_topology_demo(demo_graph: nx.DiGraph[str], demo_analyses: dict[str, Any]) -> None:
+    G = demo_graph
+    _, ax = plot_topology(G, states=demo_analyses["states"], violations=demo_analyses["rules"])
     drawn = arrows(ax)
     assert len(drawn) == G.number_of_edges()
     provenance = [p for *_, p in G.edges(data="provenance")]
@@ -61,7 +61,7 @@ def test_topology_demo(demo: dict[str, Any]) -> None:
     assert sum(a.get_linestyle() == ":" for a in drawn) == provenance.count("declared")
     broken = {
         (v.caller, v.callee)
-        for r in demo["rules"].rules
+        for r in demo_analyses["rules"].rules
         for v in r.violations
         if v.caller and (v.caller, v.callee) in G.edges
     }
@@ -75,10 +75,10 @@ def test_topology_demo(demo: dict[str, Any]) -> None:
     assert ax.get_title() == "service graph: 40 services, 63 edges, layers D0-D7"
 
 
-def test_topology_layers_follow_calls(demo: dict[str, Any]) -> None:
+def test_topology_layers_follow_calls(demo_graph: nx.DiGraph[str]) -> None:
     from rtt_topology.diagnostics.triads.decomposition import layers
 
-    G = demo["G"]
+    G = demo_graph
     _, ax = plot_topology(G)
     position = {t.get_text(): t.xy for t in ax.texts}
     for node, layer in layers(G).items():

@@ -622,31 +622,25 @@ def test_async_client_gives_up() -> None:
 
 
 @pytest.fixture
-def server() -> Iterator[RttServer]:
-    with RttServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def live(server: RttServer) -> Iterator[RTTClient]:
-    with RTTClient(server.base_url, timeout_s=2.0, retries=3, backoff_s=0.0) as c:
+def live(rtt_server: RttServer) -> Iterator[RTTClient]:
+    with RTTClient(rtt_server.base_url, timeout_s=2.0, retries=3, backoff_s=0.0) as c:
         yield c
 
 
-def test_live_beacon(server: RttServer, live: RTTClient) -> None:
+def test_live_beacon(rtt_server: RttServer, live: RTTClient) -> None:
     assert live.beacon(BEACON) == Ack()
     assert live.beacon(Beacon.model_validate(BEACON)) == Ack()
-    assert server.beacons == [BEACON, BEACON]
+    assert rtt_server.beacons == [BEACON, BEACON]
     with pytest.raises(ApiError) as info:
         live.beacon({k: v for k, v in BEACON.items() if k != "ts"})
     assert (info.value.status_code, info.value.error) == (400, "invalid_request")
 
 
 @pytest.mark.parametrize("site", ["auth-service", "a/b", "my site", "café/ü", "..", "a?b#c"])
-def test_live_profiles(server: RttServer, live: RTTClient, site: str) -> None:
+def test_live_profiles(rtt_server: RttServer, live: RTTClient, site: str) -> None:
     assert live.get_profile(site) == ProfileAnswer(site=site, profile=None)
     assert live.set_profile(site, PROFILE) == Ack()
-    assert server.profiles == {site: PROFILE}
+    assert rtt_server.profiles == {site: PROFILE}
     answer = live.get_profile(site)
     assert answer.site == site
     assert answer.profile == Profile.model_validate(PROFILE)
@@ -655,9 +649,9 @@ def test_live_profiles(server: RttServer, live: RTTClient, site: str) -> None:
     assert (info.value.status_code, info.value.error) == (400, "invalid_profile")
 
 
-def test_live_path_is_encoded_on_the_wire(server: RttServer, live: RTTClient) -> None:
+def test_live_path_is_encoded_on_the_wire(rtt_server: RttServer, live: RTTClient) -> None:
     live.get_profile("a/b c")
-    assert server.requests[-1].path == "/api/rtt/profile/a%2Fb%20c"
+    assert rtt_server.requests[-1].path == "/api/rtt/profile/a%2Fb%20c"
 
 
 @pytest.mark.parametrize("method", ["validate", "corridor", "topology"])
@@ -666,71 +660,71 @@ def test_live_diagnostics(live: RTTClient, method: str) -> None:
     assert answer == NotAvailable(message=NOT_AVAILABLE)
 
 
-def test_live_unknown_route(server: RttServer) -> None:
+def test_live_unknown_route(rtt_server: RttServer) -> None:
     with (
-        RTTClient(server.base_url + "/v2", retries=0) as client,
+        RTTClient(rtt_server.base_url + "/v2", retries=0) as client,
         pytest.raises(ApiError) as info,
     ):
         client.beacon(BEACON)
     assert (info.value.status_code, info.value.error) == (404, "not_found")
 
 
-def test_live_503_then_success(server: RttServer, live: RTTClient) -> None:
-    server.fail_next(2, 503)
+def test_live_503_then_success(rtt_server: RttServer, live: RTTClient) -> None:
+    rtt_server.fail_next(2, 503)
     assert live.beacon(BEACON) == Ack()
-    assert len(server.requests) == 3
-    assert server.beacons == [BEACON]
+    assert len(rtt_server.requests) == 3
+    assert rtt_server.beacons == [BEACON]
 
 
-def test_live_429_with_retry_after(server: RttServer, live: RTTClient) -> None:
-    server.fail_next(1, 429, retry_after="0")
+def test_live_429_with_retry_after(rtt_server: RttServer, live: RTTClient) -> None:
+    rtt_server.fail_next(1, 429, retry_after="0")
     assert live.validate({}) == NotAvailable(message=NOT_AVAILABLE)
-    assert len(server.requests) == 2
+    assert len(rtt_server.requests) == 2
 
 
-def test_live_persistent_503(server: RttServer, live: RTTClient) -> None:
-    server.fail_next(10, 503)
+def test_live_persistent_503(rtt_server: RttServer, live: RTTClient) -> None:
+    rtt_server.fail_next(10, 503)
     with pytest.raises(ApiError) as info:
         live.beacon(BEACON)
     assert (info.value.status_code, info.value.error, info.value.attempts) == (
         503, "unavailable", 4,
     )  # fmt: skip
-    assert len(server.requests) == 4
+    assert len(rtt_server.requests) == 4
 
 
-def test_live_slow_server_times_out(server: RttServer) -> None:
-    server.delay_next(2, 5.0)
+def test_live_slow_server_times_out(rtt_server: RttServer) -> None:
+    rtt_server.delay_next(2, 5.0)
     with (
-        RTTClient(server.base_url, timeout_s=0.2, retries=1, backoff_s=0.0) as client,
+        RTTClient(rtt_server.base_url, timeout_s=0.2, retries=1, backoff_s=0.0) as client,
         pytest.raises(RequestTimeoutError) as info,
     ):
         client.beacon(BEACON)
     assert info.value.attempts == 2
-    assert server.beacons == []
+    assert rtt_server.beacons == []
 
 
-def test_live_slow_answer_within_timeout(server: RttServer, live: RTTClient) -> None:
-    server.delay_next(1, 0.05)
+def test_live_slow_answer_within_timeout(rtt_server: RttServer, live: RTTClient) -> None:
+    rtt_server.delay_next(1, 0.05)
     assert live.beacon(BEACON) == Ack()
 
 
-def test_live_dropped_connection(server: RttServer, live: RTTClient) -> None:
-    server.drop_next(1)
+def test_live_dropped_connection(rtt_server: RttServer, live: RTTClient) -> None:
+    rtt_server.drop_next(1)
     assert live.beacon(BEACON) == Ack()
-    assert len(server.requests) == 2
-    server.drop_next(10)
+    assert len(rtt_server.requests) == 2
+    rtt_server.drop_next(10)
     with pytest.raises(ConnectionFailedError) as info:
         live.beacon(BEACON)
     assert info.value.attempts == 4
 
 
-def test_live_non_json(server: RttServer, live: RTTClient) -> None:
-    server.answer_next(1, 200, b"<html>maintenance</html>")
+def test_live_non_json(rtt_server: RttServer, live: RTTClient) -> None:
+    rtt_server.answer_next(1, 200, b"<html>maintenance</html>")
     with pytest.raises(BadResponseError, match="maintenance") as info:
         live.beacon(BEACON)
     assert info.value.response is not None
     assert info.value.response.headers["content-type"] == "text/html"
-    server.answer_next(1, 502, b"<html>bad gateway</html>")
+    rtt_server.answer_next(1, 502, b"<html>bad gateway</html>")
     assert live.beacon(BEACON) == Ack()
 
 
@@ -746,14 +740,14 @@ def test_connection_refused() -> None:
     assert str(info.value).startswith(f"POST {url}/beacon: ")
 
 
-def test_live_async_client(server: RttServer) -> None:
+def test_live_async_client(rtt_server: RttServer) -> None:
     async def main() -> tuple[Ack, ProfileAnswer]:
-        async with AsyncRTTClient(server.base_url, timeout_s=2.0, backoff_s=0.0) as client:
-            server.fail_next(1, 500)
+        async with AsyncRTTClient(rtt_server.base_url, timeout_s=2.0, backoff_s=0.0) as client:
+            rtt_server.fail_next(1, 500)
             ack = await client.set_profile("a/b", PROFILE)
             return ack, await client.get_profile("a/b")
 
     ack, answer = asyncio.run(main())
     assert ack == Ack()
     assert answer.profile == Profile.model_validate(PROFILE)
-    assert len(server.requests) == 3
+    assert len(rtt_server.requests) == 3

@@ -4,15 +4,16 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
-from rtt_topology.cli import main
 from rtt_topology.errors import InputError
-from rtt_topology.load import read_beacons, read_profiles
+from rtt_topology.load import BeaconLoad, ProfileLoad
 from rtt_topology.report.build import Report, build_report
 from tests import DEMO
+from tests.cli.runner import run
 
 WHEN = pd.Timestamp("2026-02-01T00:00:00Z")
 SECTIONS = [
@@ -82,9 +83,9 @@ def test_sections_in_order(demo_report: Report) -> None:
 
 
 def test_demo_report_names_each_injected_incident(
-    demo_html: str, incident_kind: dict[str, str]
+    demo_html: str, demo_truth: dict[str, Any], incident_kind: dict[str, str]
 ) -> None:
-    truth = json.loads((DEMO / "ground_truth.json").read_text())
+    truth = demo_truth
     page = parse(demo_html)
     text = " ".join(page.text)
     incidents = text[text.index("incidents, by start") :]
@@ -297,9 +298,8 @@ def test_edge_cases_build(tmp_path: Path) -> None:
     assert "no beacons" in empty.to_html()
 
 
-def test_loaded_inputs_are_accepted() -> None:
-    load = read_beacons(DEMO / "beacons")
-    profiles = read_profiles(DEMO / "profiles")
+def test_loaded_inputs_are_accepted(demo_load: BeaconLoad, demo_profile_load: ProfileLoad) -> None:
+    load, profiles = demo_load, demo_profile_load
     report = build_report(load, profiles, generated_at=WHEN, top_n=3)
     assert report.analysis is not None
     assert report.analysis.loads["beacons"] is load.report
@@ -327,12 +327,6 @@ def test_progress_callback_reaches_the_total() -> None:
     assert seen[-1][0] == seen[-1][1]
     assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
     assert {"graph", "triads", "summary"} <= {label for _, _, label in seen}
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -53,7 +53,8 @@ and layer):
 Complexity, with ``n`` nodes and ``m`` dyads: the census is ``O(n + m^1.5)`` in the
 worst case and close to ``O(n + m)`` on sparse graphs (triangles are found once along
 a degree orientation; open and one-dyad triads are counted from degrees, see
-``rtt_topology/_triad_census.py``), against ``O(m * max degree)`` for Batagelj-Mrvar.
+:mod:`rtt_topology.diagnostics.triads.engine`), against ``O(m * max degree)`` for
+Batagelj-Mrvar.
 Enumeration costs one binary search per candidate (an open wedge of a requested type,
 or an oriented path that may close a triangle), in blocks of bounded size.
 """

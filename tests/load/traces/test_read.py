@@ -22,6 +22,7 @@ from rtt_topology.graph.contract import EDGE_KINDS
 from rtt_topology.load.traces import (
     EDGE_COLUMNS,
     SPAN_COLUMNS,
+    TraceLoad,
     TraceReport,
     edges_from_spans,
     read_traces,
@@ -31,10 +32,9 @@ from rtt_topology.load.traces.arrow import otlp_block
 from rtt_topology.load.traces.formats import classify
 from rtt_topology.load.traces.otlp import parse_otlp
 from rtt_topology.load.traces.records import SPAN_FIELDS, SpanSink, normalize_id
-from tests import DATA, DEMO
+from tests import DATA, DEMO, DEMO_TRACE_FILES
 
 DATA = DATA / "traces"
-DEMO_FILES = ["jaeger.json", "zipkin.json", "otlp.jsonl"]
 NO_FORMATS = [c for c in EDGE_COLUMNS if c != "formats"]
 
 
@@ -72,78 +72,76 @@ def edge_rows(edges: pd.DataFrame) -> list[tuple[Any, ...]]:
 # --- the demo traces: the same traces in three formats --------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo_dir() -> pd.DataFrame:
-    return read_traces(DEMO / "traces")
-
-
-@pytest.fixture(scope="module")
-def ground_truth() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((DEMO / "ground_truth.json").read_text())
-    return data
-
-
-@pytest.mark.parametrize("name", DEMO_FILES)
-def test_demo_file_alone_gives_the_directory_edges(name: str, demo_dir: Any) -> None:
-    load = read_traces(DEMO / "traces" / name)
+@pytest.mark.parametrize("name", DEMO_TRACE_FILES)
+def test_demo_file_alone_gives_the_directory_edges(
+    name: str, demo_trace_files: dict[str, TraceLoad], demo_traces: TraceLoad
+) -> None:
+    load = demo_trace_files[name]
     check_tables(load.spans, load.edges)
     check_accounting(load.report, load.spans)
     assert load.report.ok
-    pd.testing.assert_frame_equal(load.edges[NO_FORMATS], demo_dir.edges[NO_FORMATS])
+    pd.testing.assert_frame_equal(load.edges[NO_FORMATS], demo_traces.edges[NO_FORMATS])
     assert set(load.edges["formats"]) == {name.split(".")[0]}
     # Same spans, same pairing counts, whatever the format.
-    assert len(load.spans) == len(demo_dir.spans)
-    assert load.report.intra_service == demo_dir.report.intra_service
-    assert load.report.roots == demo_dir.report.roots
-    assert load.report.unpaired == demo_dir.report.unpaired == {}
+    assert len(load.spans) == len(demo_traces.spans)
+    assert load.report.intra_service == demo_traces.report.intra_service
+    assert load.report.roots == demo_traces.report.roots
+    assert load.report.unpaired == demo_traces.report.unpaired == {}
 
 
-def test_demo_directory_collapses_the_three_copies(demo_dir: Any) -> None:
-    check_tables(demo_dir.spans, demo_dir.edges)
-    check_accounting(demo_dir.report, demo_dir.spans)
-    assert [Path(f.source).name for f in demo_dir.report.files] == sorted(DEMO_FILES)
-    assert demo_dir.report.duplicate_spans == 2 * len(demo_dir.spans)
-    assert demo_dir.report.rows == len(demo_dir.spans)
-    assert set(demo_dir.edges["formats"]) == {"jaeger,otlp,zipkin"}
-    assert not demo_dir.spans.duplicated(["trace_id", "span_id", "service", "kind"]).any()
+def test_demo_directory_collapses_the_three_copies(demo_traces: TraceLoad) -> None:
+    check_tables(demo_traces.spans, demo_traces.edges)
+    check_accounting(demo_traces.report, demo_traces.spans)
+    assert [Path(f.source).name for f in demo_traces.report.files] == sorted(DEMO_TRACE_FILES)
+    assert demo_traces.report.duplicate_spans == 2 * len(demo_traces.spans)
+    assert demo_traces.report.rows == len(demo_traces.spans)
+    assert set(demo_traces.edges["formats"]) == {"jaeger,otlp,zipkin"}
+    assert not demo_traces.spans.duplicated(["trace_id", "span_id", "service", "kind"]).any()
 
 
-def test_demo_edges_match_the_ground_truth(demo_dir: Any, ground_truth: dict[str, Any]) -> None:
+def test_demo_edges_match_the_ground_truth(
+    demo_traces: TraceLoad, demo_truth: dict[str, Any]
+) -> None:
     truth = sorted(
-        (e["caller"], e["callee"], e["kind"], e["calls"], e["errors"])
-        for e in ground_truth["edges"]
+        (e["caller"], e["callee"], e["kind"], e["calls"], e["errors"]) for e in demo_truth["edges"]
     )
-    assert edge_rows(demo_dir.edges) == truth
-    by_pair = {(e["caller"], e["callee"]): e for e in ground_truth["edges"]}
-    for row in demo_dir.edges.itertuples():
+    assert edge_rows(demo_traces.edges) == truth
+    by_pair = {(e["caller"], e["callee"]): e for e in demo_truth["edges"]}
+    for row in demo_traces.edges.itertuples():
         expected = by_pair[(row.caller, row.callee)]
         # The truth keeps three samples, ours five: the earliest calls come first in both.
         assert row.sample_trace_ids[:3] == expected["sample_trace_ids"]
         assert row.first_seen.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" == expected["first_seen"]
 
 
-def test_demo_incident_edges_are_present(demo_dir: Any, ground_truth: dict[str, Any]) -> None:
-    pairs = set(zip(demo_dir.edges["caller"], demo_dir.edges["callee"], strict=True))
+def test_demo_incident_edges_are_present(
+    demo_traces: TraceLoad, demo_truth: dict[str, Any]
+) -> None:
+    pairs = set(zip(demo_traces.edges["caller"], demo_traces.edges["callee"], strict=True))
     for key in ("undeclared_edge", "layering_violation"):
-        edge = ground_truth[key]
+        edge = demo_truth[key]
         assert (edge["caller"], edge["callee"]) in pairs
 
 
-def test_demo_quirks_are_absorbed(demo_dir: Any, ground_truth: dict[str, Any]) -> None:
-    quirks = {q["type"]: q for q in ground_truth["quirks"]}
+def test_demo_quirks_are_absorbed(demo_traces: TraceLoad, demo_truth: dict[str, Any]) -> None:
+    quirks = {q["type"]: q for q in demo_truth["quirks"]}
     # Base64 ids were decoded: every id is canonical hex.
-    assert demo_dir.spans["trace_id"].str.fullmatch(r"[0-9a-f]{32}").all()
-    assert demo_dir.spans["span_id"].str.fullmatch(r"[0-9a-f]{16}").all()
-    email = demo_dir.spans[demo_dir.spans["service"] == quirks["otlp_base64_ids"]["services"][0]]
+    assert demo_traces.spans["trace_id"].str.fullmatch(r"[0-9a-f]{32}").all()
+    assert demo_traces.spans["span_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+    email = demo_traces.spans[
+        demo_traces.spans["service"] == quirks["otlp_base64_ids"]["services"][0]
+    ]
     assert len(email)
     # Clock skew: servers that start before their client still pair.
-    skewed = demo_dir.spans[demo_dir.spans["trace_id"].isin(quirks["clock_skew"]["trace_ids"])]
+    skewed = demo_traces.spans[
+        demo_traces.spans["trace_id"].isin(quirks["clock_skew"]["trace_ids"])
+    ]
     assert len(skewed)
-    assert demo_dir.report.unpaired == {}
+    assert demo_traces.report.unpaired == {}
 
 
-def test_demo_spans_carry_their_attributes(demo_dir: Any) -> None:
-    spans = read_traces(DEMO / "traces" / "otlp.jsonl").spans
+def test_demo_spans_carry_their_attributes(demo_otlp_traces: TraceLoad) -> None:
+    spans = demo_otlp_traces.spans
     assert set(spans["cluster"].dropna()) == {"dc-east", "dc-west"}
     assert set(spans["kind"].astype(str)) <= {
         "server", "client", "producer", "consumer", "internal",
@@ -156,8 +154,10 @@ def test_demo_spans_carry_their_attributes(demo_dir: Any) -> None:
     assert spans["error"].any()
 
 
-def test_edges_from_spans_reproduces_the_load(demo_dir: Any) -> None:
-    load = read_traces(DEMO / "traces" / "zipkin.json")
+def test_edges_from_spans_reproduces_the_load(
+    demo_trace_files: dict[str, TraceLoad], demo_traces: TraceLoad
+) -> None:
+    load = demo_trace_files["zipkin.json"]
     before = load.spans.copy()
     edges, stats = edges_from_spans(load.spans)
     pd.testing.assert_frame_equal(load.spans, before)  # pure
@@ -166,8 +166,8 @@ def test_edges_from_spans_reproduces_the_load(demo_dir: Any) -> None:
     assert stats.roots == load.report.roots
     assert stats.calls == int(load.edges["calls"].sum())
     # From the de-duplicated directory table, formats follow each kept span's format only.
-    edges, _ = edges_from_spans(demo_dir.spans)
-    pd.testing.assert_frame_equal(edges[NO_FORMATS], demo_dir.edges[NO_FORMATS])
+    edges, _ = edges_from_spans(demo_traces.spans)
+    pd.testing.assert_frame_equal(edges[NO_FORMATS], demo_traces.edges[NO_FORMATS])
 
 
 # --- the examples of TRACE_FORMATS.md -------------------------------------------------------
