@@ -154,50 +154,55 @@ def parse_document(text: str, *, source: str, fmt: str | None = None) -> Documen
             else:
                 fmt = "json"
     if fmt == "json":
-        data = _json(text, source)
-        lines = _yaml_lines(text, source, strict=False)
+        data = parse_json(text, source, strict=True)
+        # JSON is YAML too: its positions come from the YAML composer, when it takes them.
+        node = _compose(text, source, strict=False)
+        lines = {} if node is None else _lines(node, source, strict=False)
     else:
-        lines = _yaml_lines(text, source, strict=True)
-        data = _yaml(text, source)
+        node = _compose(text, source, strict=True)
+        assert node is not None
+        lines = _lines(node, source, strict=True)
+        data = _construct(node, source)
     if not isinstance(data, dict):
         kind = "null" if data is None else type(data).__name__
         raise LoadError(source, f"top level is a {kind}, expected a mapping")
     return Document(source, data, lines)
 
 
-def _json(text: str, source: str) -> Any:
-    return parse_json(text, source, strict=True)
-
-
-def _yaml(text: str, source: str) -> Any:
+def _construct(node: yaml.Node, source: str) -> Any:
     try:
-        return yaml.load(text, Loader=yaml.SafeLoader)
+        return yaml.SafeLoader("").construct_document(node)
     except yaml.YAMLError as exc:
         raise LoadError(source, yaml_problem(exc)) from exc
 
 
-def _yaml_lines(text: str, source: str, *, strict: bool) -> dict[Location, int]:
-    """Map every key and list item of the document to its line; refuse duplicate keys.
+def _compose(text: str, source: str, *, strict: bool) -> yaml.Node | None:
+    """Compose the one YAML document of ``text`` within bounds.
 
-    With ``strict=False`` (JSON text, positions only) a YAML problem gives no lines.
+    With ``strict=False`` (JSON text, read for positions only) a problem gives ``None``.
     """
     try:
         check_yaml(text, source)
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except LoadError:
         if not strict:
-            return {}
+            return None
         raise
     except yaml.YAMLError as exc:
         if not strict:
-            return {}
+            return None
         raise LoadError(source, yaml_problem(exc)) from exc
     if len(nodes) != 1:
         if not strict:
-            return {}
+            return None
         raise LoadError(source, f"holds {len(nodes)} YAML documents, expected one")
+    return nodes[0]
+
+
+def _lines(node: yaml.Node, source: str, *, strict: bool) -> dict[Location, int]:
+    """Map every key and list item of the document to its line; refuse duplicate keys."""
     lines: dict[Location, int] = {}
-    _walk(nodes[0], (), lines, source, strict=strict, seen=set())
+    _walk(node, (), lines, source, strict=strict, seen=set())
     return lines
 
 

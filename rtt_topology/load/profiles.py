@@ -83,8 +83,6 @@ _MARKERS = frozenset({"rtt_version", "version", "supports"})
 _VERBATIM_KEYS = frozenset({"rtt_version", "version", "layer", "tier"})
 _YAML_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _YAML_NULL_TAG = "tag:yaml.org,2002:null"
-#: Stands for a JSON line nested too deep to parse.
-_TOO_DEEP = object()
 
 _STRING = pd.StringDtype("pyarrow")
 
@@ -233,13 +231,14 @@ def _json_lines_entries(text: str) -> tuple[list[_Entry], int]:
         raw = truncate_raw(body)
         try:
             answer = json.loads(body)
+            too_deep = nesting_depth(answer) > MAX_DEPTH
         except json.JSONDecodeError as exc:
             problem = (None, f"invalid JSON: {exc.msg} (column {exc.colno})")
             entries.append(_Entry(None, number, None, raw, problem))
             continue
         except RecursionError:
-            answer = _TOO_DEEP
-        if answer is _TOO_DEEP or nesting_depth(answer) > MAX_DEPTH:
+            too_deep = True
+        if too_deep:
             problem = (None, f"nesting deeper than {MAX_DEPTH} levels")
             entries.append(_Entry(None, number, None, raw, problem))
             continue
