@@ -205,6 +205,8 @@ def incident_kind() -> dict[str, str]:
         "structural_drift": "structural_drift",
         "undeclared_dependency": "undeclared_dependency",
         "layering_violation": "rule_violation",
+        "collector_gap": "collector_gap",
+        "gap_crash": "outage",
     }
 
 

@@ -11,8 +11,12 @@ A service's *heartbeats* are the beacons of its most frequent event (its
 :func:`rtt_topology.aggregate.history.periods` chooses them. A *heartbeat interval* is the
 time between two consecutive heartbeats of the same session with no ``startup``
 or ``shutdown`` of that session between them: the gap across a restart, a
-deploy or a crash is liveness's business, not cadence. An interval belongs to
-the bucket in which it ends.
+deploy or a crash is liveness's business, not cadence. Nor is a collector gap:
+an interval of a service that lies within a collector gap of which the service
+is a member (:func:`~rtt_topology.analysis.liveness.collector_gaps`, default
+rule, same profiles: it starts at or after the gap's start and ends at or
+before its end) is no interval, since its beacons were sent and lost on the
+way, not late. An interval belongs to the bucket in which it ends.
 
 Per bucket (:func:`cadence`)
 ----------------------------
@@ -59,6 +63,18 @@ period longer than the bucket) neither extend nor break a run. The threshold
 sits far above the jitter seen in practice (a few percent; a late beacon moves a
 5-minute median little) and two buckets are asked for so that a single odd
 bucket is not an episode.
+
+An episode's ``start`` is when the change began, to the heartbeat, not the
+bucket: buckets only say *that* the pace changed, a bucket late at worst. Take
+the heartbeat intervals of the site that end in the bucket before the first
+off-cadence bucket or in that bucket, in time order, and flag each one *off*
+when it is beyond ``threshold`` in the episode's direction (``interval >
+threshold * reference`` when slower, ``interval < reference / threshold`` when
+faster). The change is the split ``k`` that leaves fewest disagreeing
+intervals, ``sum(off[:k]) + sum(1 - off[k:])`` (the earliest ``k`` on a tie),
+and ``start`` is the heartbeat that opens interval ``k`` (its end minus its
+length). So a single late beacon before the change does not move it, and the
+start is at most one interval before the first slow (or fast) one.
 
 Windows and buckets: ``bucket`` is a fixed pandas duration (``"5min"``, ``"1h"``),
 aligned as :meth:`pandas.Timestamp.floor` aligns it; the window is
@@ -155,6 +171,32 @@ def _heartbeat_gaps(
     gap = ts[rows][1:] - ts[rows][:-1]
     valid = (key[1:] == key[:-1]) & beat[1:] & beat[:-1] & (gap > 0)
     return rows[1:][valid], gap[valid] / _NS
+
+
+def _intervals(
+    beacons: pd.DataFrame,
+    profiles: Mapping[str, Profile] | None,
+    main: np.ndarray,
+    sites: Sites,
+    ts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heartbeat intervals (rows that end one, and seconds) outside the site's collector gaps."""
+    from rtt_topology.analysis.liveness import collector_gaps
+
+    rows, gap_s = _heartbeat_gaps(beacons, main, sites.dense, ts)
+    gaps = collector_gaps(beacons, profiles)
+    if gaps.empty or not len(rows):
+        return rows, gap_s
+    number = {str(name): i for i, name in enumerate(sites.names)}
+    site, ends = sites.dense[rows], ts[rows]
+    begins = ends - np.round(gap_s * _NS).astype(np.int64)
+    lost = np.zeros(len(rows), bool)
+    starts = gaps["start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    stops = gaps["end"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    for members, lo, hi in zip(gaps["sites"], starts, stops, strict=True):
+        codes = [number[m] for m in members if m in number]
+        lost |= np.isin(site, codes) & (begins >= lo) & (ends <= hi)
+    return rows[~lost], gap_s[~lost]
 
 
 def _references(
@@ -260,7 +302,7 @@ def cadence(
     n_beacons = np.bincount(cell, minlength=size)
     n_beats = np.bincount(cell[main[inside]], minlength=size)
 
-    gap_rows, gap_s = _heartbeat_gaps(beacons, main, sites.dense, ts)
+    gap_rows, gap_s = _intervals(beacons, profiles, main, sites, ts)
     gap_ts, gap_site = ts[gap_rows], sites.dense[gap_rows]
     g_inside, g_k = grid.locate(gap_ts)
     stats = pd.Series(gap_s[g_inside]).groupby(gap_site[g_inside] * count + g_k)
@@ -305,6 +347,39 @@ def cadence(
     )
 
 
+def _change_starts(
+    beacons: pd.DataFrame,
+    profiles: Mapping[str, Profile] | None,
+    episodes: pd.DataFrame,
+    width: pd.Timedelta,
+    threshold: float,
+) -> np.ndarray:
+    """Return each episode's start to the heartbeat (module docstring), ns since the epoch."""
+    beacons = by_site(beacons)
+    ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    sites = site_numbers(beacons)
+    gap_rows, gap_s = _intervals(beacons, profiles, main_event_rows(beacons), sites, ts)
+    gap_site, gap_end = sites.dense[gap_rows], ts[gap_rows]
+    number = {str(name): i for i, name in enumerate(sites.names)}
+    bucket = episodes["start"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    starts = bucket.copy()
+    limit = np.log2(threshold)
+    for i, (site, state, reference) in enumerate(
+        episodes[["site", "state", "reference_s"]].itertuples(index=False)
+    ):
+        lo, hi = bucket[i] - width.value, bucket[i] + width.value
+        pick = np.flatnonzero((gap_site == number[site]) & (gap_end >= lo) & (gap_end < hi))
+        if not len(pick):
+            continue
+        pick = pick[np.argsort(gap_end[pick], kind="stable")]
+        off = (state * np.log2(gap_s[pick] / reference) > limit).astype(np.int64)
+        # Disagreements if the change is at k: off intervals before it, on ones from it.
+        cost = np.concatenate(([0], np.cumsum(off)))[:-1] + (np.cumsum((1 - off)[::-1])[::-1])
+        k = int(np.argmin(cost))
+        starts[i] = gap_end[pick[k]] - round(gap_s[pick[k]] * _NS)
+    return starts
+
+
 def cadence_changes(
     beacons: pd.DataFrame,
     profiles: Mapping[str, Profile] | None = None,
@@ -332,7 +407,9 @@ def cadence_changes(
     -------
     pandas.DataFrame
         One row per episode, sorted by site and start: ``site`` (str), ``start``
-        (first off-cadence bucket's start), ``end`` (last one's end), ``buckets``
+        (when the change began, to the heartbeat: see the module documentation;
+        at most one bucket before the first off-cadence bucket), ``end`` (the
+        last off-cadence bucket's end), ``buckets``
         (off-cadence buckets in it), ``reference_s``, ``observed_s`` (median of
         the buckets' median intervals), ``ratio`` (observed / reference) and
         ``direction`` (``slower`` or ``faster``).
@@ -347,7 +424,7 @@ def cadence_changes(
     ...     for t in times
     ... )
     >>> cadence_changes(beacons).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'site': 'api', 'start': Timestamp('2026-01-19 15:10:00+0000', tz='UTC'),
+    {'site': 'api', 'start': Timestamp('2026-01-19 15:09:30+0000', tz='UTC'),
      'end': Timestamp('2026-01-19 15:20:00+0000', tz='UTC'), 'buckets': 2,
      'reference_s': 30.0, 'observed_s': 90.0, 'ratio': 3.0, 'direction': 'slower'}
     """
@@ -383,6 +460,7 @@ def cadence_changes(
         return empty_frame(_CHANGE_COLUMNS, dtypes)
     width = pd.Timedelta(bucket)
     episodes["end"] = episodes["end"] + width
+    episodes["start"] = utc_index(_change_starts(beacons, profiles, episodes, width, threshold))
     episodes["buckets"] = episodes["buckets"].astype("int64")
     episodes["ratio"] = episodes["observed_s"] / episodes["reference_s"]
     episodes["direction"] = np.where(episodes["state"] > 0, "slower", "faster")

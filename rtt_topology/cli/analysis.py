@@ -31,7 +31,9 @@ def status(
     grace_s: float | None,
     as_json: bool,
 ) -> None:
-    """Tell which services are up, late, down, stopped or missing; root causes; readiness.
+    """Tell which services are up, late, down, unknown, stopped or missing; causes; readiness.
+
+    A service is unknown while its collector file was silent (a collector gap).
 
     SOURCES are beacon files, directories or globs.
     """
@@ -84,6 +86,7 @@ def drift_command(sources: Sequence[str], profiles: str | None, bucket: str, as_
     from rtt_topology.analysis.cadence import cadence, cadence_changes
     from rtt_topology.analysis.changepoints import detect_changes
     from rtt_topology.analysis.drift import drift, drift_event_counts, drift_events, drift_kinds
+    from rtt_topology.analysis.liveness import collector_gaps, in_gaps
     from rtt_topology.load import read_beacons, read_profiles
 
     beacons = read_beacons(one_or_many(sources), progress=progress_wanted()).beacons
@@ -94,10 +97,13 @@ def drift_command(sources: Sequence[str], profiles: str | None, bucket: str, as_
     kinds = drift_kinds(scores)
     changes = cadence_changes(beacons, profile_map, bucket=bucket)
     pace = cadence(beacons, profile_map, bucket=bucket)
+    # Buckets a collector gap cut short hold partial counts: no cadence change there.
+    lost = in_gaps(pace, collector_gaps(beacons, profile_map), bucket)
+    pace_seen = pace.assign(log2_ratio=pace["log2_ratio"].mask(lost))
     points = pd.concat(
         [
             detect_changes(scores, "drift").assign(series="drift"),
-            detect_changes(pace, "log2_ratio").assign(series="cadence"),
+            detect_changes(pace_seen, "log2_ratio").assign(series="cadence"),
         ],
         ignore_index=True,
     )

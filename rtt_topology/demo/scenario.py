@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from rtt_topology.demo.catalog import DATA_KINDS, LAYERS, ServiceSpec, catalog
+from rtt_topology.demo.gap import GapPlan, plan_gap
 
 __all__ = ["DEFAULT_START", "Plan", "Roles", "iso_ms", "make_plan"]
 
@@ -92,6 +93,7 @@ class Plan:
     slow_period_s: int
     deploys: dict[str, int] = field(default_factory=dict)
     config_changes: dict[str, list[int]] = field(default_factory=dict)
+    gap: GapPlan | None = None
 
     @cached_property
     def by_name(self) -> dict[str, ServiceSpec]:
@@ -258,4 +260,35 @@ def make_plan(*, seed: int, hours: float, start: datetime, services: int) -> Pla
             plan.config_changes[s.name] = sorted(
                 start_ms + int(x * span) for x in rng.uniform(0.02, 0.98, count)
             )
+    plan.gap = plan_gap(
+        specs,
+        start_ms=start_ms,
+        end_ms=start_ms + span,
+        skip={roles.silent, roles.node_log, roles.python_log},
+        changes=_changes(plan),
+        roles={roles.crash, roles.storm, roles.slowdown, roles.stop, roles.drift},
+    )
     return plan
+
+
+def _changes(plan: Plan) -> dict[str, list[tuple[int, int]]]:
+    """Per service, the scripted spans that change its beacons (the gap must avoid them)."""
+    r, t = plan.roles, plan.times
+    out: dict[str, list[tuple[int, int]]] = {
+        name: [(ms, ms) for ms in times] for name, times in plan.config_changes.items()
+    }
+    for name, ms in plan.deploys.items():
+        out.setdefault(name, []).append((ms, ms + 60_000))
+    # A restart storm lasts up to about half an hour; the others change beacons at instants.
+    scripted = (
+        (r.crash, t["crash"], t["crash"]),
+        (r.crash, t["crash_recovery"], t["crash_recovery"]),
+        (r.stop, t["planned_stop"], t["planned_stop"]),
+        (r.stop, t["planned_restart"], t["planned_restart"]),
+        (r.storm, t["restart_storm"], t["restart_storm"] + 1_800_000),
+        (r.slowdown, t["cadence_slowdown"], t["cadence_slowdown"]),
+        (r.drift, t["structural_drift"], t["structural_drift"]),
+    )
+    for name, lo, hi in scripted:
+        out.setdefault(name, []).append((lo, hi))
+    return out

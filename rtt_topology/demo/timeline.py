@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rtt_topology.demo.catalog import ServiceSpec
+from rtt_topology.demo.gap import GapPlan, drop_window
 from rtt_topology.demo.scenario import Plan
 from rtt_topology.schemas import COUNT_FIELDS
 
@@ -396,6 +397,8 @@ def _actions(plan: Plan, name: str) -> list[tuple[int, str]]:
         acts.append((t["restart_storm"], "storm"))
     if name == r.slowdown:
         acts.append((t["cadence_slowdown"], "slow"))
+    if plan.gap is not None and name == plan.gap.lingering:
+        acts += [(plan.gap.crash_ms, "crash"), (plan.gap.back_ms, "start")]
     return sorted(acts)
 
 
@@ -510,4 +513,17 @@ def build_timelines(plan: Plan) -> Timelines:
         out.clusters[c] = _cluster(
             c, plan, extra[c], table, np.random.default_rng([plan.seed, 3, k])
         )
+    if plan.gap is not None:
+        _lose_gap(out, plan.gap)
     return out
+
+
+def _lose_gap(out: Timelines, gap: GapPlan) -> None:
+    """Drop the beacons the failed collector lost; the lingering service really crashed."""
+    if gap.lingering is not None:
+        out.downtime.setdefault(gap.lingering, []).append((gap.crash_ms, gap.back_ms, "crash"))
+    lost = [out.services[n] for n in (*gap.members, gap.lingering) if n in out.services]
+    for tl in [*lost, out.clusters[gap.cluster]]:
+        keep = drop_window(tl.ts, gap.start_ms, gap.end_ms)
+        tl.ts, tl.event = tl.ts[keep], tl.event[keep]
+        tl.session, tl.structure = tl.session[keep], tl.structure[keep]

@@ -232,6 +232,58 @@ def _incidents(
     ]
 
 
+def _gap_incidents(
+    plan: Plan, tl: Timelines, beacon_files: list[BeaconFile]
+) -> list[IncidentTruth]:
+    """Return the collector gap, and the crash of its lingering member hidden inside it."""
+    gap = plan.gap
+    if gap is None:
+        return []
+    file = next(b.path for b in beacon_files if f"/{gap.cluster}." in b.path)
+    last = {
+        n: iso_ms(int(tl.services[n].ts[tl.services[n].ts < gap.start_ms][-1])) for n in gap.members
+    }
+    back = {
+        n: iso_ms(int(tl.services[n].ts[tl.services[n].ts >= gap.end_ms][0])) for n in gap.members
+    }
+    out = [
+        IncidentTruth(
+            id="collector-gap-1",
+            type="collector_gap",
+            services=list(gap.members),
+            start=iso_ms(gap.start_ms),
+            end=iso_ms(gap.end_ms),
+            details={
+                "file": file,
+                "cluster": gap.cluster,
+                "lost": "every beacon of the file sent in [start, end), the cluster's too",
+                "last_beacons": last,
+                "first_beacons_after": back,
+                "lingering": gap.lingering,
+            },
+        )
+    ]
+    if gap.lingering is not None:
+        mine = tl.services[gap.lingering]
+        out.append(
+            IncidentTruth(
+                id="gap-crash-1",
+                type="gap_crash",
+                services=[gap.lingering],
+                start=iso_ms(gap.crash_ms),
+                end=iso_ms(gap.back_ms),
+                details={
+                    "gap": "collector-gap-1",
+                    "last_beacon": iso_ms(int(mine.ts[mine.ts < gap.start_ms][-1])),
+                    "crashed_at": iso_ms(gap.crash_ms),
+                    "recovered_at": iso_ms(gap.back_ms),
+                    "note": "crashed inside the gap, back after the others: an outage",
+                },
+            )
+        )
+    return out
+
+
 def _home_structures(
     plan: Plan, tl: Timelines, drift_tl: Timeline
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -430,7 +482,10 @@ def ground_truth(
             EdgeRef(caller=s.name, callee=d) for s in plan.specs if s.profile for d in s.depends_on
         ],
         edges=edges,
-        incidents=_incidents(plan, tl, edges, bad, west),
+        incidents=[
+            *_incidents(plan, tl, edges, bad, west),
+            *_gap_incidents(plan, tl, beacon_files),
+        ],
         deploys=[
             DeployTruth(
                 service=d["service"],

@@ -1,11 +1,11 @@
-"""The service graph: its contract, how it is built, reconciled and converted."""
+"""The service graph: its contract, how it is built, checked, reconciled and converted."""
 
 from rtt_topology.graph.build import (
     EDGE_TABLE_COLUMNS,
     add_declared_edge,
     add_service,
     build_graph,
-    validate_graph,
+    span_services,
 )
 from rtt_topology.graph.contract import (
     EDGE_ATTRIBUTES,
@@ -32,6 +32,7 @@ from rtt_topology.graph.reconciliation import (
     diff_graphs,
     reconcile,
 )
+from rtt_topology.graph.validate import validate_graph
 
 __all__ = [
     "EDGE_ATTRIBUTES",
@@ -52,6 +53,7 @@ __all__ = [
     "graph_to_frames",
     "read_node_link",
     "reconcile",
+    "span_services",
     "to_dot",
     "to_node_link",
     "validate_graph",

@@ -1,11 +1,13 @@
-"""Build the service graph from heartbeats, profiles and trace edges, and check its contract.
+"""Build the service graph from heartbeats, profiles and trace edges.
 
 :func:`build_graph` joins any subset of the three inputs into one
 :class:`networkx.DiGraph` following :mod:`rtt_topology.graph.contract`:
 
 - **nodes** are the services seen in beacons (``observed``), declared by a profile
-  (``declared``), or seen in traces (``traced``; ``virtual`` when known only as the
-  peer of a client span), plus services named only in a profile's ``depends_on``
+  (``declared``), or seen in traces (``traced``: every service named by a span of
+  ``spans=``, calls or not, and every end of a traced edge; ``virtual`` when known
+  only as the peer of a client span; a span without a service name makes no
+  node), plus services named only in a profile's ``depends_on``
   (all three flags false). Sites that send nothing but ``cluster_heartbeat``
   beacons are clusters: they name groups and are listed in the graph attribute
   ``clusters``, not added as services.
@@ -29,7 +31,7 @@ is then kept only for edges whose first-last seen period meets the window.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,14 +41,8 @@ import pandas as pd
 from rtt_topology._timestamps import aware_utc
 from rtt_topology._version import __version__
 from rtt_topology.errors import InputError
-from rtt_topology.graph.contract import (
-    EDGE_ATTRIBUTES,
-    EDGE_KINDS,
-    GRAPH_ATTRIBUTES,
-    NODE_ATTRIBUTES,
-    PROVENANCES,
-    Attribute,
-)
+from rtt_topology.graph.contract import EDGE_KINDS, NODE_ATTRIBUTES, Attribute
+from rtt_topology.graph.validate import validate_graph
 from rtt_topology.schemas import Profile
 
 __all__ = [
@@ -54,6 +50,7 @@ __all__ = [
     "add_declared_edge",
     "add_service",
     "build_graph",
+    "span_services",
     "validate_graph",
 ]
 
@@ -214,6 +211,22 @@ def _traced_edges(edges: pd.DataFrame) -> list[tuple[str, str, dict[str, Any]]]:
     return [(u, v, attrs) for (u, v), attrs in merged.items()]
 
 
+def span_services(spans: pd.DataFrame) -> list[str]:
+    """Return the services named by a span table, sorted: the graph's traced nodes.
+
+    A span without a service name (``""`` or missing) names none; its spans are
+    counted in the trace load's report (``unpaired["empty service name"]``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> span_services(pd.DataFrame({"service": ["api", "", None, "db", "api"]}))
+    ['api', 'db']
+    """
+    names = spans["service"].dropna().astype(str).unique()
+    return sorted(str(name) for name in names if name)
+
+
 def _check_edge_table(edges: pd.DataFrame) -> None:
     missing = [c for c in EDGE_TABLE_COLUMNS if c not in edges.columns]
     if missing:
@@ -349,6 +362,11 @@ def build_graph(
                 if not attrs["observed"] and not attrs["declared"]:
                     attrs["virtual"] = True
 
+    if spans is not None:
+        # A traced service is a node even when none of its spans is a call.
+        for name in span_services(spans):
+            node(name)["traced"] = True
+
     for site, profile in sorted((profiles or {}).items()):
         if site in cluster_set:
             continue
@@ -452,88 +470,3 @@ def _assign_groups(
         if group is None:
             group = collected_with.get(name)
         attrs["group"] = group
-
-
-def _type_problem(value: Any, attribute: Attribute) -> str | None:
-    if value is None:
-        return None if attribute.optional else "is None"
-    expected = attribute.type
-    if expected is float:
-        ok = isinstance(value, float | int) and not isinstance(value, bool)
-    elif expected is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif expected is datetime:
-        ok = isinstance(value, datetime) and value.utcoffset() is not None
-        if isinstance(value, datetime) and not ok:
-            return "is a naive datetime"
-    elif expected is list:
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    else:
-        ok = type(value) is expected
-    if ok:
-        return None
-    return f"has {type(value).__name__} {value!r:.60}, expected {expected.__name__}"
-
-
-def _check(
-    where: str, attrs: Mapping[str, Any], contract: Mapping[str, Attribute]
-) -> Iterable[str]:
-    for name, attribute in contract.items():
-        if name not in attrs:
-            yield f"{where}: missing attribute {name!r}"
-            continue
-        problem = _type_problem(attrs[name], attribute)
-        if problem:
-            yield f"{where}: {name} {problem}"
-
-
-def validate_graph(G: nx.Graph[Any], *, max_problems: int = 20) -> None:
-    """Check that ``G`` follows the service graph contract.
-
-    Parameters
-    ----------
-    G
-        A graph built by :func:`build_graph` (or read back from an export).
-    max_problems
-        How many problems to list in the message at most.
-
-    Raises
-    ------
-    InputError
-        Listing each problem: the node, edge or graph attribute, and what is wrong.
-
-    Examples
-    --------
-    >>> G = build_graph()
-    >>> validate_graph(G)
-    >>> G.add_node("api")
-    >>> validate_graph(G)
-    Traceback (most recent call last):
-    ...
-    rtt_topology.errors.InputError: ...node 'api': missing attribute 'group'...
-    """
-    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
-        raise InputError(f"a service graph is a networkx.DiGraph, not {type(G).__name__}")
-    problems: list[str] = []
-    problems.extend(_check("graph", G.graph, GRAPH_ATTRIBUTES))
-    for name, attrs in G.nodes(data=True):
-        if not isinstance(name, str):
-            problems.append(f"node {name!r}: name is {type(name).__name__}, expected str")
-        problems.extend(_check(f"node {name!r}", attrs, NODE_ATTRIBUTES))
-    for u, v, attrs in G.edges(data=True):
-        where = f"edge {u!r} -> {v!r}"
-        problems.extend(_check(where, attrs, EDGE_ATTRIBUTES))
-        if attrs.get("kind") not in EDGE_KINDS:
-            problems.append(f"{where}: kind {attrs.get('kind')!r} is not one of {EDGE_KINDS}")
-        if attrs.get("provenance") not in PROVENANCES:
-            problems.append(f"{where}: provenance {attrs.get('provenance')!r} not in {PROVENANCES}")
-        calls, errors = attrs.get("calls"), attrs.get("errors")
-        if isinstance(calls, int) and isinstance(errors, int) and not 0 <= errors <= calls:
-            problems.append(f"{where}: errors {errors} not within 0..calls ({calls})")
-    if problems:
-        shown = problems[:max_problems]
-        more = len(problems) - len(shown)
-        tail = f"\n... and {more} more" if more else ""
-        raise InputError(
-            f"graph breaks the contract ({len(problems)} problem(s)):\n" + "\n".join(shown) + tail
-        )

@@ -12,6 +12,16 @@ kind                       found when
                            ``flapping_restarts`` times, each restart within
                            ``flapping_window_s`` of the previous one; the silences
                            inside the storm belong to it
+``collector_gap``          most services of one collector file or declared cluster
+                           went silent and came back together
+                           (:func:`~rtt_topology.analysis.liveness.collector_gaps`):
+                           one incident per gap, ``sites`` the member services,
+                           ``start`` the members' earliest last beacon, ``end``
+                           the latest first beacon back; their silences in the
+                           gap give no outage or intermittent incident (liveness
+                           shows them ``unknown``). A service silent with them
+                           that comes back later is not a member: its silence is
+                           an ``outage`` from its own last beacon, gap included
 ``outage``                 a crash silence (:func:`~rtt_topology.analysis.liveness.downtime`,
                            kind ``crash``: no shutdown beacon) of at least
                            ``min_outage_s``
@@ -44,15 +54,22 @@ predecessors of the failed one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from types import SimpleNamespace
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
-import numpy as np
 import pandas as pd
 
 from rtt_topology.errors import InputError
+from rtt_topology.incidents.liveness import liveness_incidents
+from rtt_topology.incidents.rows import (
+    INCIDENT_COLUMNS,
+    INCIDENT_KINDS,
+    name_list,
+    records,
+    row,
+    when,
+)
 
 if TYPE_CHECKING:
     from rtt_topology.diagnostics.corridors import CorridorResults
@@ -61,257 +78,6 @@ if TYPE_CHECKING:
     from rtt_topology.schemas import Profile
 
 __all__ = ["INCIDENT_COLUMNS", "INCIDENT_KINDS", "find_incidents"]
-
-#: Every incident kind, most severe first (the order of ties in the result).
-INCIDENT_KINDS: tuple[str, ...] = (
-    "outage",
-    "restart_storm",
-    "intermittent",
-    "rule_violation",
-    "corridor_violation",
-    "undeclared_dependency",
-    "cadence_change",
-    "structural_drift",
-    "planned_stop",
-    "quarantined_records",
-)
-#: The columns of :func:`find_incidents`.
-INCIDENT_COLUMNS: tuple[str, ...] = (
-    "kind",
-    "severity",
-    "sites",
-    "start",
-    "end",
-    "duration_s",
-    "impacted",
-    "summary",
-)
-_SEVERITY = {
-    "outage": "critical",
-    "restart_storm": "critical",
-    "intermittent": "warning",
-    "corridor_violation": "warning",
-    "undeclared_dependency": "warning",
-    "cadence_change": "warning",
-    "structural_drift": "warning",
-    "planned_stop": "info",
-    "quarantined_records": "warning",
-}
-
-
-def _when(value: Any) -> str:
-    stamp = pd.Timestamp(value)
-    return "?" if pd.isna(stamp) else f"{stamp:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _span(seconds: float) -> str:
-    """Format a duration for people: ``'45 s'``, ``'12 min'``, ``'3 h 17 min'``."""
-    if seconds != seconds:
-        return "?"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def _names(items: Iterable[str], limit: int = 6) -> str:
-    names = list(items)
-    shown = ", ".join(names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
-
-
-def _chains(table: pd.DataFrame, start: str, end: str, gap_s: float) -> pd.Series:
-    """Give rows (sorted by site, start) chain numbers: rows closer than ``gap_s`` share a chain."""
-    if table.empty:
-        return pd.Series(np.zeros(0, np.int64), index=table.index)
-    site = table["site"].astype(str).to_numpy()
-    starts = table[start].to_numpy("datetime64[ns]").astype(np.int64)
-    ends = table[end].to_numpy("datetime64[ns]").astype(np.int64)
-    fresh = np.ones(len(table), bool)
-    fresh[1:] = (site[1:] != site[:-1]) | (starts[1:] - ends[:-1] > gap_s * 1e9)
-    return pd.Series(np.cumsum(fresh), index=table.index)
-
-
-def _rows(frame: pd.DataFrame) -> list[Any]:
-    """Return the rows of a frame as objects with one attribute per column."""
-    return [SimpleNamespace(**{str(k): v for k, v in r.items()}) for r in frame.to_dict("records")]
-
-
-def _callers(G: nx.DiGraph[str] | None, site: str) -> list[str]:
-    if G is None or site not in G:
-        return []
-    return sorted(str(n) for n in G.predecessors(site))
-
-
-def _row(
-    kind: str,
-    sites: Sequence[str],
-    start: Any,
-    end: Any,
-    summary: str,
-    *,
-    impacted: Sequence[str] = (),
-    severity: str | None = None,
-    duration_s: float | None = None,
-) -> dict[str, Any]:
-    start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
-    if duration_s is None:
-        known = not (pd.isna(start_ts) or pd.isna(end_ts))
-        duration_s = (end_ts - start_ts).total_seconds() if known else float("nan")
-    return {
-        "kind": kind,
-        "severity": severity or _SEVERITY[kind],
-        "sites": list(sites),
-        "start": start_ts,
-        "end": end_ts,
-        "duration_s": float(duration_s),
-        "impacted": list(impacted),
-        "summary": summary,
-    }
-
-
-def _liveness_incidents(
-    beacons: pd.DataFrame,
-    profiles: Mapping[str, Profile] | None,
-    G: nx.DiGraph[str] | None,
-    *,
-    start: Any,
-    end: Any,
-    min_outage_s: float,
-    min_stop_s: float,
-    flapping_restarts: int,
-    flapping_window_s: float,
-) -> list[dict[str, Any]]:
-    from rtt_topology.aggregate.history import restarts
-    from rtt_topology.analysis.cadence import cadence_changes
-    from rtt_topology.analysis.liveness import downtime
-
-    rows: list[dict[str, Any]] = []
-    quiet = downtime(
-        beacons, profiles, start=start, end=end,
-        flapping_restarts=flapping_restarts, flapping_window_s=flapping_window_s,
-    )  # fmt: skip
-    crash = quiet[quiet["kind"] == "crash"].copy()
-    crash["until"] = crash["end"].fillna(crash["start"] + pd.to_timedelta(crash["duration_s"], "s"))
-    crash = crash.sort_values(["site", "start"], kind="stable")
-    absorbed = np.zeros(len(crash), bool)
-
-    # Restart storms: chains of restarts.
-    again = restarts(beacons)
-    if start is not None:
-        again = again[again["ts"] >= pd.Timestamp(start)]
-    if end is not None:
-        again = again[again["ts"] < pd.Timestamp(end)]
-    again = again.sort_values(["site", "ts"], kind="stable")
-    again["chain"] = _chains(again, "ts", "ts", flapping_window_s)
-    crash_site = crash["site"].astype(str).to_numpy()
-    crash_start = crash["start"].to_numpy("datetime64[ns]")
-    for _, chain in again.groupby("chain", sort=False):
-        if len(chain) < flapping_restarts:
-            continue
-        site = str(chain["site"].iloc[0])
-        first, last = chain["ts"].iloc[0], chain["ts"].iloc[-1]
-        margin = pd.Timedelta(seconds=flapping_window_s)
-        inside = (
-            (crash_site == site)
-            & (crash_start >= (first - margin).to_datetime64())
-            & (crash_start <= (last + margin).to_datetime64())
-        )
-        absorbed |= inside
-        down_s = float(crash["duration_s"].to_numpy()[inside].sum())
-        callers = _callers(G, site)
-        rows.append(
-            _row(
-                "restart_storm",
-                [site],
-                first,
-                last,
-                f"{site} restarted {len(chain)} times between {_when(first)} and "
-                f"{_when(last)}, silent {_span(down_s)} in all",
-                impacted=callers,
-            )
-        )
-
-    # Cadence changes absorb the silences they cause.
-    changes = cadence_changes(beacons, profiles, start=start, end=end)
-    for change in _rows(changes):
-        site = str(change.site)
-        lo = change.start.to_datetime64()
-        hi = change.end if not pd.isna(change.end) else pd.Timestamp.max.tz_localize("UTC")
-        inside = (crash_site == site) & (crash_start >= lo) & (crash_start <= hi.to_datetime64())
-        missed = int(inside.sum())
-        absorbed |= inside
-        extra = f"; {missed} silences longer than the period follow from it" if missed else ""
-        rows.append(
-            _row(
-                "cadence_change",
-                [site],
-                change.start,
-                change.end,
-                f"{site} beacons every {change.observed_s:.0f} s instead of "
-                f"{change.reference_s:.0f} s ({change.direction}, x{change.ratio:.2f}) "
-                f"from {_when(change.start)}{extra}",
-            )
-        )
-
-    # What is left: outages and intermittent services.
-    rest = crash[~absorbed].copy()
-    rest["chain"] = _chains(rest, "start", "until", flapping_window_s)
-    for _, chain in rest.groupby("chain", sort=False):
-        site = str(chain["site"].iloc[0])
-        callers = _callers(G, site)
-        impact = f"; callers: {_names(callers)}" if callers else ""
-        if len(chain) >= 3:
-            total = float(chain["duration_s"].sum())
-            rows.append(
-                _row(
-                    "intermittent",
-                    [site],
-                    chain["start"].iloc[0],
-                    chain["until"].iloc[-1],
-                    f"{site} went silent {len(chain)} times from {_when(chain['start'].iloc[0])},"
-                    f" {_span(total)} in all{impact}",
-                    impacted=callers,
-                )
-            )
-            continue
-        for episode in _rows(chain):
-            if episode.duration_s < min_outage_s:
-                continue
-            ongoing = pd.isna(episode.end)
-            until = "and is still silent" if ongoing else f"until {_when(episode.end)}"
-            rows.append(
-                _row(
-                    "outage",
-                    [site],
-                    episode.start,
-                    episode.end,
-                    f"{site} stopped sending beacons after {_when(episode.last_beacon)} "
-                    f"without a shutdown beacon; down {_span(episode.duration_s)} {until}{impact}",
-                    impacted=callers,
-                    duration_s=episode.duration_s,
-                )
-            )
-
-    planned = quiet[(quiet["kind"] == "planned") & (quiet["duration_s"] >= min_stop_s)]
-    for stop in _rows(planned):
-        site = str(stop.site)
-        back = "not back yet" if pd.isna(stop.end) else f"back at {_when(stop.end)}"
-        rows.append(
-            _row(
-                "planned_stop",
-                [site],
-                stop.start,
-                stop.end,
-                f"{site} sent a shutdown beacon at {_when(stop.start)} and stayed stopped "
-                f"{_span(stop.duration_s)}; {back}",
-                impacted=_callers(G, site),
-                duration_s=stop.duration_s,
-            )
-        )
-    return rows
 
 
 def _drift_incidents(beacons: pd.DataFrame, *, start: Any, end: Any) -> list[dict[str, Any]]:
@@ -323,13 +89,13 @@ def _drift_incidents(beacons: pd.DataFrame, *, start: Any, end: Any) -> list[dic
         fields = sorted({f for changed in group["changed"] for f in changed})
         urls = sorted({str(u) for u in group["url"] if isinstance(u, str)})
         rows.append(
-            _row(
+            row(
                 "structural_drift",
                 [str(site)],
                 group["ts"].min(),
                 group["ts"].max(),
-                f"{site}: {len(group)} structure change(s) from {_when(group['ts'].min())} "
-                f"on {_names(urls, 3)}; changed {', '.join(fields)}",
+                f"{site}: {len(group)} structure change(s) from {when(group['ts'].min())} "
+                f"on {name_list(urls, 3)}; changed {', '.join(fields)}",
                 duration_s=float("nan"),
             )
         )
@@ -341,16 +107,16 @@ def _graph_incidents(G: nx.DiGraph[str]) -> list[dict[str, Any]]:
 
     edges = reconcile(G).edges
     rows = []
-    for edge in _rows(edges[edges["status"] == "undeclared"]):
+    for edge in records(edges[edges["status"] == "undeclared"]):
         data = G.edges[edge.caller, edge.callee]
         rows.append(
-            _row(
+            row(
                 "undeclared_dependency",
                 [str(edge.caller), str(edge.callee)],
                 data.get("first_seen"),
                 data.get("last_seen"),
                 f"{edge.caller} calls {edge.callee} ({int(edge.calls)} calls from "
-                f"{_when(data.get('first_seen'))}), and no profile declares it",
+                f"{when(data.get('first_seen'))}), and no profile declares it",
                 duration_s=float("nan"),
             )
         )
@@ -373,7 +139,7 @@ def _rule_incidents(results: RuleResults, G: nx.DiGraph[str] | None) -> list[dic
                 edge = G.edges[caller, callee]
                 first, last = edge.get("first_seen"), edge.get("last_seen")
             rows.append(
-                _row(
+                row(
                     "rule_violation",
                     sites,
                     first,
@@ -395,9 +161,9 @@ def _corridor_incidents(results: CorridorResults) -> list[dict[str, Any]]:
             what = f"p95 latency above its bound of {corridor.max_latency_ms:g} ms"
         else:
             leaves = {f"{d.after} -> {d.observed}" for d in corridor.off_corridor}
-            what = f"flows leave it ({_names(sorted(leaves), 3)})"
+            what = f"flows leave it ({name_list(sorted(leaves), 3)})"
         rows.append(
-            _row(
+            row(
                 "corridor_violation",
                 list(corridor.path),
                 None,
@@ -425,7 +191,7 @@ def _quarantine_incidents(report: LoadReport) -> list[dict[str, Any]]:
             reasons[label] = reasons.get(label, 0) + 1
         detail = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
         rows.append(
-            _row(
+            row(
                 "quarantined_records",
                 [],
                 None,
@@ -519,7 +285,7 @@ def find_incidents(
         raise InputError(f"flapping_restarts must be at least 2, got {flapping_restarts!r}")
     rows: list[dict[str, Any]] = []
     if beacons is not None and len(beacons):
-        rows += _liveness_incidents(
+        rows += liveness_incidents(
             beacons, profiles, G, start=start, end=end,
             min_outage_s=min_outage_s, min_stop_s=min_stop_s,
             flapping_restarts=flapping_restarts, flapping_window_s=flapping_window_s,

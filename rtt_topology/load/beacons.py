@@ -4,6 +4,13 @@
 reads every record, quarantines the bad ones, collapses exact duplicates, and
 returns the table of :mod:`rtt_topology.columns` with a
 :class:`~rtt_topology.load.report.LoadReport` that accounts for every record.
+
+Parquet files cost what they weigh too. Before anything is decoded, a file may hold
+at most ``max(PARQUET_FREE_ROWS, PARQUET_MAX_ROWS_PER_BYTE * file size)`` rows (beacon
+Parquet holds 0.15 to 0.25 rows per byte), and its pages may decompress to at most the
+gzip bound of :func:`~rtt_topology.load.sources.inflation_limit`. Text columns are then
+read as dictionaries, and the text they decode to must stay within that bound too: a
+dictionary of one long value repeated on every row weighs little on disk.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rtt_topology._progress import ProgressOption
@@ -34,13 +42,26 @@ from rtt_topology.load.sources import (
     SourceFile,
     check_text,
     gzip_errors,
+    inflation_limit,
     open_binary,
     read_each_file,
     read_text,
     sniff,
 )
 
-__all__ = ["BEACON_FORMATS", "BeaconLoad", "beacons_from_records", "read_beacons"]
+__all__ = [
+    "BEACON_FORMATS",
+    "PARQUET_FREE_ROWS",
+    "PARQUET_MAX_ROWS_PER_BYTE",
+    "BeaconLoad",
+    "beacons_from_records",
+    "read_beacons",
+]
+
+#: Most rows per byte of a Parquet file (past :data:`PARQUET_FREE_ROWS`).
+PARQUET_MAX_ROWS_PER_BYTE = 4
+#: Rows a Parquet file may always hold, whatever its size.
+PARQUET_FREE_ROWS = 1_000_000
 
 #: Suffix to format. Each text format may also be gzip-compressed (``.gz``).
 BEACON_FORMATS: dict[str, str] = {
@@ -113,6 +134,76 @@ def _resolve_format(file: SourceFile, head: bytes, forced: str | None) -> str:
     return fmt
 
 
+def _text_paths(schema: pa.Schema) -> list[str]:
+    """Return the dotted paths of the text columns of ``schema``, in structs too."""
+    paths: list[str] = []
+    stack = [(f.name, f.type) for f in schema]
+    while stack:
+        name, kind = stack.pop()
+        if pa.types.is_struct(kind):
+            stack.extend((f"{name}.{child.name}", child.type) for child in kind)
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            paths.append(name)
+    return paths
+
+
+def _decoded_text_bytes(table: pa.Table) -> int:
+    """Return the bytes the dictionary text columns of ``table`` decode to."""
+    total = 0
+    stack = list(table.columns)
+    while stack:
+        column = stack.pop()
+        if pa.types.is_struct(column.type):
+            for chunk in column.chunks:
+                stack.extend(
+                    pa.chunked_array([chunk.field(i)]) for i in range(chunk.type.num_fields)
+                )
+        elif pa.types.is_dictionary(column.type):
+            for chunk in column.chunks:
+                lengths = pc.binary_length(chunk.dictionary)
+                total += int(pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0)
+    return total
+
+
+def _read_parquet(file: SourceFile) -> pa.Table:
+    """Read a beacon Parquet file within the bounds of the module docstring."""
+    size = file.path.stat().st_size
+    limit = inflation_limit(size)
+    try:
+        schema = pq.read_schema(file.path)
+        parquet = pq.ParquetFile(file.path, read_dictionary=_text_paths(schema))
+        meta = parquet.metadata
+        rows_limit = max(PARQUET_FREE_ROWS, PARQUET_MAX_ROWS_PER_BYTE * size)
+        if meta.num_rows > rows_limit:
+            raise LoadError(
+                file.path,
+                f"{meta.num_rows} rows in {size} bytes: refused as out of proportion (at most "
+                f"{rows_limit}; see rtt_topology.load.beacons.PARQUET_MAX_ROWS_PER_BYTE)",
+            )
+        pages = sum(
+            meta.row_group(g).column(c).total_uncompressed_size
+            for g in range(meta.num_row_groups)
+            for c in range(meta.num_columns)
+        )
+        if pages > limit:
+            raise LoadError(
+                file.path,
+                f"pages decompress to {pages} bytes from {size}: refused as out of proportion "
+                f"(at most {limit}; see rtt_topology.load.sources.GZIP_MAX_RATIO)",
+            )
+        table = parquet.read()
+    except (pa.ArrowException, OSError) as exc:
+        raise LoadError(file.path, f"cannot read Parquet: {exc}") from exc
+    text = _decoded_text_bytes(table)
+    if text > limit:
+        raise LoadError(
+            file.path,
+            f"text columns decode to {text} bytes from {size}: refused as out of proportion "
+            f"(at most {limit}; see rtt_topology.load.sources.GZIP_MAX_RATIO)",
+        )
+    return table
+
+
 def _read_file(
     file: SourceFile,
     fmt: str,
@@ -151,11 +242,7 @@ def _read_file(
         else:
             batch = RecordBatch(str(file.path), on_block, assume_utc)
             if fmt == "parquet":
-                try:
-                    table = pq.read_table(file.path)
-                except (pa.ArrowException, OSError) as exc:
-                    raise LoadError(file.path, f"cannot read Parquet: {exc}") from exc
-                parse_parquet_table(table, batch, path=str(file.path))
+                parse_parquet_table(_read_parquet(file), batch, path=str(file.path))
             else:
                 text = read_text(file)
                 if fmt == "json":

@@ -11,7 +11,8 @@ text:
   document may hold at most :data:`MAX_INFLATION` times the values it is written with
   (documents under :data:`FREE_VALUES` values are never refused for it). A few hundred
   bytes of nested aliases (a "billion laughs") would otherwise expand to billions of
-  values in whatever walks the document next.
+  values in whatever walks the document next. The error names the line of the alias
+  that repeats the most values.
 
 The YAML checks run on PyYAML's event stream, which its parser produces without
 recursion, before anything is composed or constructed.
@@ -94,6 +95,8 @@ def check_yaml(text: str, source: str | Path) -> None:
     open_anchors: list[str | None] = []
     anchors: dict[str, int] = {}
     written = expanded = 0
+    # The alias that repeats the most values, and its line: named in the error.
+    biggest, biggest_line = 0, 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             size = 0
@@ -120,6 +123,9 @@ def check_yaml(text: str, source: str | Path) -> None:
                 written += 1
                 # An alias to an anchor still open (a recursive document) counts once.
                 size = anchors.get(event.anchor or "", 1)
+                if size > biggest:
+                    biggest = size
+                    biggest_line = 0 if event.start_mark is None else event.start_mark.line + 1
             else:
                 continue
             if open_sizes:
@@ -131,7 +137,8 @@ def check_yaml(text: str, source: str | Path) -> None:
     if expanded > FREE_VALUES and expanded > MAX_INFLATION * written:
         reason = (
             f"YAML aliases expand the document to {expanded} values from {written} written "
-            f"(at most {MAX_INFLATION} times as many)"
+            f"(at most {MAX_INFLATION} times as many); the alias at line {biggest_line} "
+            f"repeats {biggest} values"
         )
         raise LoadError(source, reason)
 

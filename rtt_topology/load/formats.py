@@ -10,7 +10,6 @@ Arrow table, never a path.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rtt_topology.errors import FormatError, RecordError
+from rtt_topology.load import records
 from rtt_topology.load.columnar import validate_block
 from rtt_topology.load.logs import parse_log_lines
 from rtt_topology.load.records import (
@@ -28,9 +28,11 @@ from rtt_topology.load.records import (
     STRING_FIELDS,
     flatten_record,
     loads_strict,
+    long_line_reason,
     raw_table,
 )
-from rtt_topology.load.report import Reject, truncate_raw
+from rtt_topology.load.report import RAW_LIMIT, Reject, truncate_raw
+from rtt_topology.load.sources import line_spans
 from rtt_topology.schemas import COUNT_FIELDS
 
 __all__ = [
@@ -135,14 +137,19 @@ def parse_json_array(text: str, batch: RecordBatch, *, path: str) -> None:
     """Feed each element of a JSON array of beacons to ``batch``, with its line.
 
     Elements are decoded one at a time, so each keeps its own line number and
-    raw text, and an element with a bad field is quarantined alone.
+    raw text, and an element with a bad field is quarantined alone, as is an
+    element longer than :data:`~rtt_topology.load.records.MAX_LINE_BYTES`
+    characters or nested deeper than
+    :data:`~rtt_topology.load.documents.MAX_DEPTH` levels.
 
     Raises
     ------
     FormatError
         If the text is not a JSON array, or is broken JSON (which cannot be
-        resumed after the break).
+        resumed after the break), or an element nests beyond what the decoder
+        can follow (Python's recursion limit), which cannot be resumed either.
     """
+    limit = records.MAX_LINE_BYTES
     decoder = json.JSONDecoder()
     pos = _skip_space(text, 0)
     if pos >= len(text) or text[pos] != "[":
@@ -162,11 +169,17 @@ def parse_json_array(text: str, batch: RecordBatch, *, path: str) -> None:
             raise FormatError(
                 path, f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})"
             ) from exc
-        raw = text[pos:end]
+        except RecursionError as exc:
+            raise FormatError(path, f"line {line}: invalid JSON (nesting too deep)") from exc
         try:
+            if end - pos > limit:
+                raise RecordError(
+                    field=None, reason=f"element longer than {limit} characters ({end - pos})"
+                )
+            raw = text[pos:end]
             batch.add(loads_strict(raw), line, raw)
         except RecordError as problem:
-            batch.reject(line, problem.field, problem.reason, raw)
+            batch.reject(line, problem.field, problem.reason, text[pos : min(end, pos + RAW_LIMIT)])
         pos = _skip_space(text, end)
         expect_value = False
         if pos < len(text) and text[pos] == ",":
@@ -205,19 +218,78 @@ def _csv_row(row: dict[str | None, Any], mapping: dict[str, str]) -> dict[str, A
     return record
 
 
-def parse_csv(text: str, batch: RecordBatch, *, path: str) -> None:
+class _CsvLines:
+    """The physical lines of CSV text for :mod:`csv`, one at a time, within the line limit.
+
+    A line longer than ``limit`` characters is handed on as an empty line (which
+    :class:`csv.DictReader` skips) and noted in ``too_long``; ``taken`` holds the
+    lines read since it was last cleared, for the raw text of a record.
+    """
+
+    def __init__(self, text: str, limit: int) -> None:
+        self._text = text
+        self._spans = line_spans(text)
+        self.limit = limit
+        self.number = 0
+        self.taken: list[str] = []
+        self.too_long: list[tuple[int, int, str]] = []
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        start, end = next(self._spans)
+        self.number += 1
+        # Measured before it is copied: a long line is never sliced whole.
+        length = end - start
+        while length and self._text[start + length - 1] in "\r\n":
+            length -= 1
+        if length > self.limit:
+            head = self._text[start : start + 4 * RAW_LIMIT]
+            self.too_long.append((self.number, length, head))
+            return "\n"
+        line = self._text[start:end]
+        # Blank lines before a record are not part of it.
+        if self.taken or line.strip():
+            self.taken.append(line)
+        return line
+
+    def first(self) -> int:
+        """Return the line number of the first line taken (the current one if none)."""
+        return self.number - max(len(self.taken), 1) + 1
+
+    def raw(self) -> str:
+        """Return the lines taken since the last call, joined, and forget them."""
+        text = "".join(self.taken).rstrip("\r\n")
+        self.taken = []
+        return text
+
+
+def parse_csv(
+    text: str, batch: RecordBatch, *, path: str, max_line_chars: int | None = None
+) -> None:
     """Feed each CSV data row to ``batch``; columns may be flat or ``structure.``-prefixed.
 
     Empty cells are absent values. Columns that are not beacon fields are kept
-    as unknown keys (text).
+    as unknown keys (text). A line longer than ``max_line_chars`` (by default
+    :data:`~rtt_topology.load.records.MAX_LINE_BYTES`) is one rejected record, not
+    read; a row the :mod:`csv` module refuses (a field over its 128 KiB limit, a
+    NUL character) is one rejected record, and reading goes on after it.
 
     Raises
     ------
     FormatError
-        If the header names neither ``site`` nor ``ts``.
+        If the header names neither ``site`` nor ``ts``, or cannot be read.
     """
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    limit = records.MAX_LINE_BYTES if max_line_chars is None else max_line_chars
+    lines = _CsvLines(text, limit)
+    reader = csv.DictReader(lines)
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise FormatError(path, f"CSV header cannot be read: {exc}") from exc
+    if lines.too_long and lines.too_long[0][0] == 1:
+        raise FormatError(path, f"CSV header line is longer than {limit} characters")
     mapping = {
         name: COLUMN_ALIASES[name.strip().lower()]
         for name in header
@@ -226,12 +298,22 @@ def parse_csv(text: str, batch: RecordBatch, *, path: str) -> None:
     if not {"site", "ts"} <= set(mapping.values()):
         raise FormatError(path, "CSV header has no site and ts columns")
     width = len(header)
-    raw_lines = text.splitlines()
-    start = reader.line_num + 1
-    for row in reader:
-        line = start
-        raw = "\n".join(raw_lines[start - 1 : reader.line_num])
-        start = reader.line_num + 1
+    lines.raw()
+    noted = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            batch.reject(lines.first(), None, f"invalid CSV: {exc}", lines.raw())
+            continue
+        finally:
+            for number, length, head in lines.too_long[noted:]:
+                batch.reject(number, None, long_line_reason(length, limit, "characters"), head)
+            noted = len(lines.too_long)
+        line = lines.first()
+        raw = lines.raw()
         if None in row:
             batch.reject(line, None, f"row has more fields than the header ({width})", raw)
             continue
@@ -360,6 +442,8 @@ def _extra_column(table: pa.Table, names: Iterable[str]) -> pa.Array:
 def parse_log(text: str, batch: RecordBatch) -> int:
     """Feed each ``[RTT] <event> sent`` entry of a service log to ``batch``.
 
+    Lines are bounded as in :func:`~rtt_topology.load.logs.parse_log_lines`.
+
     Returns
     -------
     int
@@ -369,7 +453,7 @@ def parse_log(text: str, batch: RecordBatch) -> int:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    parsed = parse_log_lines(lines)
+    parsed = parse_log_lines(lines, max_line_chars=records.MAX_LINE_BYTES)
     for entry in parsed.entries:
         if entry.payload is None:
             batch.reject(entry.line, None, entry.error or "unparseable payload", entry.raw)

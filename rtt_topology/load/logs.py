@@ -43,6 +43,14 @@ log record arrives (an ISO date-time at the start of the line, or another
 marker are scanned again, so an unterminated payload never hides the entries that
 follow it.
 
+A line longer than ``max_line_chars`` characters (by default
+:data:`~rtt_topology.load.records.MAX_LINE_BYTES`) is never parsed: if it holds
+``[RTT]`` it is an error entry ``"line longer than ..."``, else a skipped line (finding
+the marker costs one scan); as a continuation line it ends the open payload as
+unterminated, and is then scanned again on its own. The lines of one entry are
+bounded the same way, together: a payload still open when they pass the limit is
+unterminated.
+
 Every input line is counted exactly once::
 
     skipped_lines + sum(e.end_line - e.line + 1 for e in entries) == lines
@@ -64,12 +72,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from rtt_topology.errors import InputError
+from rtt_topology.load import records
 from rtt_topology.load.notation import parse_payload, payload_start
+from rtt_topology.load.records import long_line_reason
 
 __all__ = ["MAX_ENTRY_LINES", "LogEntry", "LogParse", "parse_log_lines", "parse_payload"]
 
 #: Default bound on the lines of one entry (marker line included).
 MAX_ENTRY_LINES: Final = 200
+# Characters of an over-long line kept as its raw text.
+_RAW_KEPT: Final = 1_000
 
 # The marker; the payload starts where the match ends (spaces and a colon consumed).
 _MARKER = re.compile(r"\[RTT\]\s+(?P<event>[\w.\-]+)\s+sent(?![\w\-])\s*:?\s*")
@@ -188,7 +200,11 @@ def _entry(line: int, end_line: int, event: str, raw: str, read: _Read) -> LogEn
 
 
 def parse_log_lines(
-    lines: Iterable[str], *, start_line: int = 1, max_entry_lines: int = MAX_ENTRY_LINES
+    lines: Iterable[str],
+    *,
+    start_line: int = 1,
+    max_entry_lines: int = MAX_ENTRY_LINES,
+    max_line_chars: int | None = None,
 ) -> LogParse:
     r"""Find and parse the ``[RTT] <event> sent`` entries in log lines.
 
@@ -201,6 +217,9 @@ def parse_log_lines(
         The number of the first line.
     max_entry_lines
         The most lines one entry may span, marker line included.
+    max_line_chars
+        The longest line read (see "How entries are delimited"); by default
+        :data:`~rtt_topology.load.records.MAX_LINE_BYTES`.
 
     Returns
     -------
@@ -230,6 +249,7 @@ def parse_log_lines(
     """
     if max_entry_lines < 1:
         raise InputError(f"max_entry_lines must be at least 1, not {max_entry_lines}")
+    limit = records.MAX_LINE_BYTES if max_line_chars is None else max_line_chars
     source: Iterator[str] = iter(lines)
     # Lines taken for a payload that stayed open, to be scanned again.
     pending: deque[tuple[int, str]] = deque()
@@ -250,7 +270,14 @@ def parse_log_lines(
     while (item := take()) is not None:
         number, line = item
         # The cheap test first: most lines of a log are not beacons.
-        if "[RTT]" not in line or (m := _MARKER.search(line)) is None:
+        if "[RTT]" not in line:
+            skipped += 1
+            continue
+        if len(line) > limit:
+            reason = long_line_reason(len(line), limit, "characters")
+            entries.append(LogEntry(number, number, "", None, None, reason, line[:_RAW_KEPT]))
+            continue
+        if (m := _MARKER.search(line)) is None:
             skipped += 1
             continue
         event, begin = m["event"], m.end()
@@ -275,9 +302,11 @@ def parse_log_lines(
             continue
         taken: list[tuple[int, str]] = []
         end = -1
+        size = len(line)
         while len(taken) + 1 < max_entry_lines and (nxt := take()) is not None:
             taken.append(nxt)
-            if _starts_record(nxt[1]):
+            size += len(nxt[1])
+            if size > limit or _starts_record(nxt[1]):
                 break
             depth, end = _scan(nxt[1], 0, depth)
             if end >= 0:

@@ -34,6 +34,11 @@ Rules of the load (ours):
   list, it is recorded in ``report.failures`` and the other files still load.
   ``strict=True`` raises :class:`~rtt_topology.errors.StrictLoadError` at the end
   if any file failed or any profile was rejected.
+- Files cost what they weigh: gzip inflation is bounded
+  (:mod:`rtt_topology.load.sources`), JSON and YAML documents by nesting depth and
+  alias expansion (:mod:`rtt_topology.load.documents`); a JSON Lines line longer
+  than :data:`~rtt_topology.load.records.MAX_LINE_BYTES` characters, or nested
+  deeper than :data:`~rtt_topology.load.documents.MAX_DEPTH` levels, is one reject.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ import yaml
 from pydantic import ValidationError
 
 from rtt_topology.errors import FormatError, InputError, LoadError
+from rtt_topology.load import records
 from rtt_topology.load.documents import (
     MAX_DEPTH,
     check_yaml,
@@ -57,14 +63,15 @@ from rtt_topology.load.documents import (
     parse_json,
     yaml_problem,
 )
+from rtt_topology.load.records import long_line_reason
 from rtt_topology.load.report import FileStats, LoadReport, Reject, truncate_raw
 from rtt_topology.load.sources import (
     Source,
     SourceFile,
     expand_sources,
+    iter_lines,
     read_each_file,
     read_text,
-    text_lines,
 )
 from rtt_topology.schemas import Profile
 
@@ -223,12 +230,16 @@ def _json_lines_entries(text: str) -> tuple[list[_Entry], int]:
     """Return the profile records of JSON Lines of GET answers, and the lines without one."""
     entries: list[_Entry] = []
     skipped = 0
-    for number, line in enumerate(text_lines(text), start=1):
+    for number, line in enumerate(iter_lines(text), start=1):
         body = line.strip()
         if not body:
             skipped += 1
             continue
         raw = truncate_raw(body)
+        if len(body) > records.MAX_LINE_BYTES:
+            reason = long_line_reason(len(body), records.MAX_LINE_BYTES, "characters")
+            entries.append(_Entry(None, number, None, raw, (None, reason)))
+            continue
         try:
             answer = json.loads(body)
             too_deep = nesting_depth(answer) > MAX_DEPTH

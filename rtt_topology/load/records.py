@@ -19,17 +19,37 @@ from typing import Any
 import pyarrow as pa
 
 from rtt_topology.errors import RecordError
+from rtt_topology.load.documents import MAX_DEPTH, nesting_depth
 from rtt_topology.schemas import COUNT_FIELDS
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "RAW_SCHEMA",
     "STRICT_JSON",
     "STRING_FIELDS",
     "flatten_record",
     "json_type",
     "loads_strict",
+    "long_line_reason",
     "raw_table",
 ]
+
+#: Longest line (one record) read, in bytes; formats read as text count characters.
+#: The RTT server takes beacons of up to 64 KiB: 1 MiB leaves room for any real one.
+#: A longer line is quarantined unread, as one record.
+MAX_LINE_BYTES = 1 << 20
+
+
+def long_line_reason(length: int, limit: int, unit: str = "bytes") -> str:
+    """Return the reject reason of a line of ``length`` bytes (or ``unit``) over ``limit``.
+
+    Examples
+    --------
+    >>> long_line_reason(5_000_000, 1 << 20)
+    'line longer than 1048576 bytes (5000000): not read'
+    """
+    return f"line longer than {limit} {unit} ({length}): not read"
+
 
 #: Top-level string fields of a beacon.
 STRING_FIELDS: tuple[str, ...] = ("site", "session", "event", "ts")
@@ -95,7 +115,8 @@ def loads_strict(text: str | bytes) -> Any:
     """Parse one JSON document by the strict rules of the columnar reader.
 
     Duplicate keys, ``NaN``/``Infinity``, invalid UTF-8 and trailing data are
-    errors, as they are for Arrow's JSON reader.
+    errors, as they are for Arrow's JSON reader; so is nesting deeper than
+    :data:`~rtt_topology.load.documents.MAX_DEPTH` levels (a beacon nests two).
 
     Raises
     ------
@@ -110,20 +131,30 @@ def loads_strict(text: str | bytes) -> Any:
     Traceback (most recent call last):
     ...
     rtt_topology.errors.RecordError: site: duplicate key
+    >>> loads_strict('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    Traceback (most recent call last):
+    ...
+    rtt_topology.errors.RecordError: invalid JSON: nesting deeper than 64 levels
     """
     if isinstance(text, bytes | bytearray | memoryview):
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise RecordError(field=None, reason=f"invalid UTF-8 (byte {exc.start})") from exc
+    too_deep = f"invalid JSON: nesting deeper than {MAX_DEPTH} levels"
     try:
-        return STRICT_JSON.decode(text.strip())
+        value = STRICT_JSON.decode(text.strip())
     except json.JSONDecodeError as exc:
         raise RecordError(
             field=None, reason=f"invalid JSON: {exc.msg} (column {exc.colno})"
         ) from exc
     except RecursionError as exc:
-        raise RecordError(field=None, reason="invalid JSON: nesting too deep") from exc
+        # The decoder recurses: it stops at Python's recursion limit, after reading
+        # no more than that many levels.
+        raise RecordError(field=None, reason=too_deep) from exc
+    if isinstance(value, dict | list) and nesting_depth(value) > MAX_DEPTH:
+        raise RecordError(field=None, reason=too_deep)
+    return value
 
 
 def _string(record: Mapping[str, Any], key: str, where: str) -> str | None:

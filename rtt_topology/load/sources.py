@@ -3,6 +3,14 @@
 This is the only module that opens input files. Formats are picked by suffix and
 checked by content: a gzip suffix must hold gzip data, a Parquet file must start
 with its magic bytes, a text format must be text.
+
+Gzip input costs what it weighs: a file is inflated through a counting stream that
+stops with :class:`~rtt_topology.errors.LoadError` as soon as the inflated bytes
+exceed ``max(GZIP_FREE_BYTES, GZIP_MAX_RATIO * compressed size)``. Beacon JSON Lines
+compress about 25 times (the demo histories: 24.6 and 24.7), so the default ratio of
+200 leaves room for much more regular data while a "gzip bomb" (zeros, which deflate
+about 1000 times) is refused after reading its first ``GZIP_FREE_BYTES``. Both bounds
+are module attributes, read at each open: set them to read an unusual file.
 """
 
 from __future__ import annotations
@@ -11,22 +19,28 @@ import glob
 import gzip
 import io
 import os
+import re
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from rtt_topology._progress import ProgressOption, progress_reporter
 from rtt_topology.errors import FormatError, InputError, LoadError, SourceNotFoundError
 from rtt_topology.load.report import FileFailure, LoadReport
 
 __all__ = [
+    "GZIP_FREE_BYTES",
+    "GZIP_MAX_RATIO",
     "FileReader",
     "Source",
     "SourceFile",
     "expand_sources",
+    "inflation_limit",
+    "iter_lines",
+    "line_spans",
     "open_binary",
     "read_each_file",
     "read_text",
@@ -37,7 +51,14 @@ __all__ = [
 #: What a source argument may be.
 Source = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
+#: Most inflated bytes per compressed byte of a gzip file (past :data:`GZIP_FREE_BYTES`).
+GZIP_MAX_RATIO = 200
+#: Inflated bytes a gzip file may always reach, whatever its ratio (64 MiB).
+GZIP_FREE_BYTES = 64 << 20
+
 _GLOB_CHARS = frozenset("*?[")
+_LINE_END = re.compile(r"\r\n?|\n")
+_CHUNK = 1 << 20
 _SNIFF_BYTES = 4096
 
 
@@ -163,14 +184,86 @@ def expand_sources(source: Source, *, kinds: Collection[str]) -> tuple[list[Sour
     return files, ignored
 
 
+def inflation_limit(
+    compressed: int, *, max_ratio: float | None = None, free_bytes: int | None = None
+) -> int:
+    """Return how many bytes a gzip file of ``compressed`` bytes may inflate to.
+
+    The limit is ``max(free_bytes, max_ratio * compressed)``, by default
+    ``max(GZIP_FREE_BYTES, GZIP_MAX_RATIO * compressed)``.
+
+    Examples
+    --------
+    >>> inflation_limit(100_000) == GZIP_FREE_BYTES
+    True
+    >>> inflation_limit(1_000_000)
+    200000000
+    >>> inflation_limit(10, max_ratio=5, free_bytes=0)
+    50
+    """
+    ratio = GZIP_MAX_RATIO if max_ratio is None else max_ratio
+    floor = GZIP_FREE_BYTES if free_bytes is None else free_bytes
+    return max(floor, int(ratio * compressed))
+
+
+class _BoundedStream(io.RawIOBase):
+    """Read an inflating stream, refusing to give more than ``limit`` bytes in all."""
+
+    def __init__(self, inner: IO[bytes], path: Path, compressed: int, limit: int) -> None:
+        super().__init__()
+        self._inner = inner
+        self._path = path
+        self._compressed = compressed
+        self._limit = limit
+        self.inflated = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        # One byte past the limit tells a file that ends at the limit from one that goes on.
+        want = min(len(view), self._limit - self.inflated + 1)
+        data = self._inner.read(want)
+        got = len(data)
+        view[:got] = data
+        self.inflated += got
+        if self.inflated > self._limit:
+            raise LoadError(
+                self._path,
+                f"gzip data inflates past {self._limit} bytes from {self._compressed}: refused "
+                "as out of proportion (bound: the larger of GZIP_FREE_BYTES and GZIP_MAX_RATIO "
+                "times the compressed size, in rtt_topology.load.sources)",
+            )
+        return got
+
+    def readall(self) -> bytes:
+        # Large steps: the default reads 8 KiB at a time.
+        parts = []
+        while chunk := self.read(_CHUNK):
+            parts.append(chunk)
+        return b"".join(parts)
+
+
 @contextmanager
-def open_binary(file: SourceFile) -> Iterator[IO[bytes]]:
-    """Open ``file`` for reading bytes, decompressing gzip transparently.
+def open_binary(
+    file: SourceFile, *, max_ratio: float | None = None, free_bytes: int | None = None
+) -> Iterator[IO[bytes]]:
+    """Open ``file`` for reading bytes, decompressing gzip transparently and within bounds.
+
+    Parameters
+    ----------
+    file
+        The file.
+    max_ratio, free_bytes
+        Bounds on gzip inflation (see :func:`inflation_limit`); by default
+        :data:`GZIP_MAX_RATIO` and :data:`GZIP_FREE_BYTES`.
 
     Raises
     ------
     LoadError
-        If the file cannot be opened, or claims gzip but is not.
+        If the file cannot be opened, claims gzip but is not, or (while it is read)
+        inflates past the limit: reading stops there, nothing more is inflated.
     """
     try:
         raw = file.path.open("rb")
@@ -181,8 +274,12 @@ def open_binary(file: SourceFile) -> Iterator[IO[bytes]]:
             if raw.read(2) != b"\x1f\x8b":
                 raise FormatError(file.path, "named .gz but is not gzip data")
             raw.seek(0)
-            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                yield cast(IO[bytes], stream)
+            compressed = os.fstat(raw.fileno()).st_size
+            limit = inflation_limit(compressed, max_ratio=max_ratio, free_bytes=free_bytes)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as inflating:
+                bounded = _BoundedStream(cast(IO[bytes], inflating), file.path, compressed, limit)
+                with io.BufferedReader(bounded) as stream:
+                    yield stream
         else:
             yield raw
     finally:
@@ -248,6 +345,40 @@ def read_text(file: SourceFile) -> str:
 def text_lines(data: str) -> io.StringIO:
     r"""Wrap text for line iteration that keeps ``\r\n`` and ``\n`` endings apart."""
     return io.StringIO(data, newline="")
+
+
+def line_spans(data: str) -> Iterator[tuple[int, int]]:
+    r"""Yield ``(start, end)`` of each line of ``data``, its ending included.
+
+    Lines end at ``\r\n``, ``\r`` or ``\n``, as :func:`text_lines` splits them; a
+    caller can look at a line's length before it copies the line.
+
+    Examples
+    --------
+    >>> list(line_spans("ab\r\nc\rd"))
+    [(0, 4), (4, 6), (6, 7)]
+    """
+    pos = 0
+    for match in _LINE_END.finditer(data):
+        yield pos, match.end()
+        pos = match.end()
+    if pos < len(data):
+        yield pos, len(data)
+
+
+def iter_lines(data: str) -> Iterator[str]:
+    r"""Yield the lines of ``data`` with their endings, as :func:`text_lines` splits them.
+
+    Unlike :class:`io.StringIO`, which holds a copy of the text in up to four bytes per
+    character, this only slices one line at a time.
+
+    Examples
+    --------
+    >>> list(iter_lines("a\r\nb\rc\nd"))
+    ['a\r\n', 'b\r', 'c\n', 'd']
+    """
+    for start, end in line_spans(data):
+        yield data[start:end]
 
 
 #: Reads one file: called with the file and ``on_bytes(amount)`` for progress.

@@ -60,17 +60,18 @@ PALETTE: Final[Mapping[str, str]] = {
     "interference": "#8e24aa",
     "coherence": "#2e7d32",
 }
+#: The colour of a service whose state is not known.
+NEUTRAL_COLOR: Final = "#90a4ae"
 #: The colour of each liveness state (:data:`rtt_topology.analysis.liveness.STATES`).
 STATE_COLORS: Final[Mapping[str, str]] = {
     "up": PALETTE["coherence"],
     "late": PALETTE["transitional"],
     "flapping": PALETTE["interference"],
     "down": PALETTE["paradox"],
+    "unknown": "#78909c",
     "stopped": "#616161",
     "missing": "#bdbdbd",
 }
-#: The colour of a service whose state is not known.
-NEUTRAL_COLOR: Final = "#90a4ae"
 #: The colour of incidents by label or kind (:func:`rtt_topology.analysis.liveness.downtime` and
 #: :func:`rtt_topology.incidents.find_incidents` kinds); others take the next colour of
 #: ``INCIDENT_CYCLE``.
@@ -82,6 +83,7 @@ INCIDENT_COLORS: Final[Mapping[str, str]] = {
     "cadence_change": PALETTE["stable"],
     "planned": STATE_COLORS["stopped"],
     "planned_stop": STATE_COLORS["stopped"],
+    "collector_gap": STATE_COLORS["unknown"],
 }
 INCIDENT_CYCLE: Final[tuple[str, ...]] = (
     PALETTE["transitional"],

@@ -119,7 +119,7 @@ def _beacon_analyses(
     from rtt_topology.analysis.coherence import coherence
     from rtt_topology.analysis.drift import drift, drift_kinds
     from rtt_topology.analysis.impact import root_causes
-    from rtt_topology.analysis.liveness import states, timeline, uptime
+    from rtt_topology.analysis.liveness import collector_gaps, in_gaps, states, timeline, uptime
     from rtt_topology.analysis.readiness import readiness
 
     result.start, result.end = beacons["ts"].min(), beacons["ts"].max()
@@ -135,10 +135,13 @@ def _beacon_analyses(
     result.cadence = cadence(beacons, profiles, bucket=bucket)
     result.cadence_changes = cadence_changes(beacons, profiles, bucket=bucket)
     step("change points")
+    # Buckets a collector gap cut short hold partial counts: no cadence change there.
+    lost = in_gaps(result.cadence, collector_gaps(beacons, profiles), bucket)
+    pace = result.cadence.assign(log2_ratio=result.cadence["log2_ratio"].mask(lost))
     result.change_points = pd.concat(
         [
             detect_changes(result.drift, "drift").assign(series="drift"),
-            detect_changes(result.cadence, "log2_ratio").assign(series="cadence"),
+            detect_changes(pace, "log2_ratio").assign(series="cadence"),
         ],
         ignore_index=True,
     )

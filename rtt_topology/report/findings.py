@@ -17,7 +17,9 @@ from rtt_topology.report.model import Facts, Note, Section, TableBlock
 __all__ = ["incidents_section", "inputs_section", "summary_section"]
 
 #: The order in which services are listed: the unhealthy ones first.
-_STATE_ORDER = {"down": 0, "flapping": 1, "late": 2, "missing": 3, "stopped": 4, "up": 5}
+_STATE_ORDER = {
+    "down": 0, "flapping": 1, "late": 2, "unknown": 3, "missing": 4, "stopped": 5, "up": 6,
+}  # fmt: skip
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 #: Characters of a quarantined record shown in the report.
 _RAW_CHARS = 160
@@ -81,6 +83,10 @@ def summary_section(a: Analysis) -> Section:
         worst = a.incidents[a.incidents["severity"] == "critical"]
         for summary in worst["summary"].head(5):
             section.blocks.append(Note(str(summary), "critical"))
+        # A collector gap explains many silences at once: say so before anyone counts outages.
+        gaps = a.incidents[a.incidents["kind"] == "collector_gap"]
+        for summary in gaps["summary"].head(3):
+            section.blocks.append(Note(f"Collector gap: {summary}.", "warning"))
     return section
 
 
@@ -96,7 +102,9 @@ def incidents_section(a: Analysis, top_n: int) -> Section:
     section.blocks.append(
         Note(
             "Incidents come from the heartbeats (outages, restart storms, planned stops, "
-            "cadence changes, structural drift), the service graph (undeclared "
+            "cadence changes, structural drift, collector gaps: services of one collector "
+            "file silent and back together, shown unknown in the swimlane, not down), the "
+            "service graph (undeclared "
             "dependencies), the rules and corridors, and the quarantined records; "
             "the most severe come first when the list is cut.",
         )

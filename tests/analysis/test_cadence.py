@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rtt_topology.analysis.cadence import CADENCE_COLUMNS, cadence, cadence_changes
 from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.errors import InputError
+from rtt_topology.load import beacons_from_records
 from rtt_topology.schemas import Profile
 from tests.builders import beacon_table
 
@@ -229,6 +230,61 @@ def test_threshold() -> None:
     table = beacon_table(beats("api", seconds))
     assert cadence_changes(table, reference_s=1800).empty  # 33 % slower: within 1.5
     assert len(cadence_changes(table, reference_s=1800, threshold=1.25)) == 1
+
+
+def test_a_collector_gap_is_no_interval() -> None:
+    # Three services of one collector file, silent together for 20 min in the same sessions:
+    # their beacons were lost, not late. A fourth one, silent alone, keeps its long interval.
+    seconds = np.concatenate([np.arange(0, 1800, 30), np.arange(3000, 4800, 30)])
+    rows = [row for site in ("a", "b", "c") for row in beats(site, seconds)]
+    rows += beats("d", np.concatenate([np.arange(0, 600, 30), np.arange(1800, 4800, 30)]))
+    beacons = beacons_from_records(rows, source="east.jsonl", strict=True).beacons
+    table = cadence(beacons)
+    longest = table.groupby("site", observed=True)["max_interval_s"].max()
+    assert longest.to_dict() == {"a": 30.0, "b": 30.0, "c": 30.0, "d": 1230.0}
+    assert cadence_changes(beacons).empty
+
+
+# --- when a change starts: to the heartbeat, not the bucket -----------------------------
+
+
+def test_change_starts_at_the_first_slow_interval_not_at_its_bucket() -> None:
+    # 40 s until 15:33:20, then 130 s: the 5-minute bucket that turns slow starts at 15:35
+    # or 15:40; the change began with the heartbeat at 2000 s.
+    seconds = np.concatenate([np.arange(0, 2001, 40), 2000 + np.arange(130, 5000, 130)])
+    changes = cadence_changes(beacon_table(beats("api", seconds)), reference_s=1800)
+    assert changes["start"].tolist() == [T0 + pd.Timedelta(seconds=2000)]
+    assert changes["end"].iloc[0] > changes["start"].iloc[0] + BUCKET
+
+
+def test_faster_change_starts_at_the_first_fast_interval() -> None:
+    seconds = np.concatenate([np.arange(0, 2101, 60), 2100 + np.arange(20, 1800, 20)])
+    changes = cadence_changes(beacon_table(beats("api", seconds)), reference_s=1800)
+    assert changes["direction"].tolist() == ["faster"]
+    assert changes["start"].tolist() == [T0 + pd.Timedelta(seconds=2100)]
+
+
+def test_a_late_beacon_before_a_change_does_not_move_its_start() -> None:
+    # One beacon 80 s late at 1900 s (a GC pause), then on time, then 130 s from 2000 s:
+    # the split that leaves fewest disagreeing intervals is still at 2000 s.
+    early = [s for s in np.arange(0, 2001, 40) if s != 1880] + [1900 + 60]
+    seconds = np.sort(np.concatenate([early, 2000 + np.arange(130, 5000, 130)]))
+    changes = cadence_changes(beacon_table(beats("api", seconds)), reference_s=1800)
+    assert changes["start"].tolist() == [T0 + pd.Timedelta(seconds=2000)]
+
+
+def test_change_start_is_at_most_one_bucket_before_the_first_off_bucket() -> None:
+    rng = np.random.default_rng(4)
+    slow = 2000 + np.cumsum(rng.uniform(110, 150, 40))
+    fast = np.cumsum(rng.uniform(34, 46, 60))
+    seconds = np.concatenate([fast[fast < 2000], slow])
+    beacons = beacon_table(beats("api", seconds))
+    [change] = cadence_changes(beacons, reference_s=1800).to_dict("records")
+    table = cadence(beacons, reference_s=1800)
+    first_off = table[table["cadence_drift"] > np.log2(1.5)]["bucket"].min()
+    assert first_off - BUCKET <= change["start"] <= first_off + BUCKET
+    # The last beacon before the change opens the first slow interval: within one interval.
+    assert abs((change["start"] - T0).total_seconds() - 2000) <= 46
 
 
 def test_window_and_buckets() -> None:

@@ -10,6 +10,7 @@ import ruptures as rpt  # type: ignore[import-untyped]
 from rtt_topology.analysis.cadence import cadence
 from rtt_topology.analysis.changepoints import change_points, default_penalty, detect_changes
 from rtt_topology.analysis.drift import drift
+from rtt_topology.analysis.liveness import collector_gaps, in_gaps
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
 
@@ -160,7 +161,9 @@ def test_demo_cadence_change_point(
 ) -> None:
     table = cadence(demo_beacons, demo_profiles)
     slow = demo_incidents["cadence_slowdown"]
-    found = detect_changes(table, "log2_ratio")
+    # Buckets cut short by the demo's collector gap hold partial counts: left out.
+    lost = in_gaps(table, collector_gaps(demo_beacons, demo_profiles), "5min")
+    found = detect_changes(table.assign(log2_ratio=table["log2_ratio"].mask(lost)), "log2_ratio")
     assert found["site"].tolist() == slow["services"]
     assert abs(found["bucket"].iloc[0] - pd.Timestamp(slow["start"])) <= BUCKET
     assert found["after"].iloc[0] == pytest.approx(np.log2(153 / 46), abs=0.1)

@@ -61,7 +61,7 @@ def state_of(frame: pd.DataFrame, site: str) -> str:
 
 
 def test_states_vocabulary_is_ordered() -> None:
-    assert STATES == ("up", "late", "flapping", "down", "stopped", "missing")
+    assert STATES == ("up", "late", "flapping", "down", "unknown", "stopped", "missing")
     assert list(STATE_DTYPE.categories) == list(STATES)
     assert STATE_DTYPE.ordered
 
@@ -513,7 +513,7 @@ def test_demo_quiet_services_raise_nothing(
     demo_profiles: dict[str, Profile],
 ) -> None:
     truth = demo_truth
-    liveness_incidents = {"crash", "planned_stop", "restart_storm", "cadence_slowdown"}
+    liveness_incidents = {"crash", "planned_stop", "restart_storm", "cadence_slowdown", "gap_crash"}
     noisy = {
         s for i in truth["incidents"] if i["type"] in liveness_incidents for s in i["services"]
     }

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from rtt_topology import __version__
@@ -259,6 +260,24 @@ def test_status_command(
     assert code == 0
     assert "root cause" in out
     assert "states: up" in out
+
+
+def test_status_inside_the_collector_gap(
+    demo_incidents: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    gap, crash = demo_incidents["collector_gap"], demo_incidents["gap_crash"]
+    middle = (
+        pd.Timestamp(gap["start"]) + (pd.Timestamp(gap["end"]) - pd.Timestamp(gap["start"])) / 2
+    )
+    args = [str(DEMO / "beacons"), "-p", str(DEMO / "profiles"), "--at", middle.isoformat()]
+    code, out, err = run(capsys, "status", *args, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    states = {row["site"]: row["state"] for row in data["states"]}
+    assert {states[s] for s in gap["services"]} == {"unknown"}
+    assert states[crash["services"][0]] == "down"
+    # Unknown services are no root cause and no impact: only the one that stayed down.
+    assert {row["site"] for row in data["root_causes"]} == set(crash["services"])
 
 
 def test_drift_command(

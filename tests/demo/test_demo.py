@@ -7,7 +7,7 @@ import base64
 import gzip
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -543,6 +543,45 @@ def test_planned_stop_and_storm_are_visible(small: DemoScenario) -> None:
     assert not [b for b in mine if b.event == "shutdown" and s0 <= b.ts <= s1]
 
 
+def test_collector_gap_is_visible(small: DemoScenario) -> None:
+    truth = small.ground_truth
+    gap, lingering = truth.incident("collector_gap"), truth.incident("gap_crash")
+    start, end = _ts(gap.start), _ts(gap.end or "")
+    path = gap.details["file"]
+    bad = {m.line for m in truth.malformed_lines if m.file == path}
+    text = _jsonl_lines(small)[path]
+    lines = [Beacon.model_validate_json(x) for i, x in enumerate(text, 1) if i not in bad]
+    # The collector lost every beacon of its file in the window, its cluster's too.
+    assert not [b for b in lines if start <= b.ts < end]
+    members = set(gap.services)
+    assert members | {gap.details["lingering"]} == {
+        s.name for s in truth.services if s.beacon_file == path
+    }
+    beacons = _beacons(small)
+    for name in gap.services:
+        mine = _of(beacons, name)
+        assert max(b.ts for b in mine if b.ts < start) == _ts(gap.details["last_beacons"][name])
+        assert min(b.ts for b in mine if b.ts >= end) == _ts(
+            gap.details["first_beacons_after"][name]
+        )
+        # The services kept running: one process session across the gap.
+        around = (start - timedelta(minutes=5), end + timedelta(minutes=5))
+        kept = {b.session for b in mine if b.event == "heartbeat" and around[0] < b.ts < around[1]}
+        assert len(kept) == 1, name
+    # The lingering service crashed inside the gap and came back later, in a new session.
+    (name,) = lingering.services
+    assert name == gap.details["lingering"]
+    assert name not in members
+    mine = _of(beacons, name)
+    back = _ts(lingering.end or "")
+    assert not [b for b in mine if start <= b.ts < back]
+    assert [b for b in mine if b.ts < start][-1].ts == _ts(lingering.details["last_beacon"])
+    first = next(b for b in mine if b.ts >= back)
+    assert first.event == "startup"
+    assert first.ts == back
+    assert start < _ts(lingering.start) < end < back
+
+
 def test_slowdown_and_drift_are_visible(small: DemoScenario) -> None:
     truth = small.ground_truth
     beacons = _beacons(small)
@@ -572,7 +611,8 @@ def test_ground_truth_is_complete(small: DemoScenario) -> None:
     types = {i.type for i in truth.incidents}
     assert types == {
         "crash", "planned_stop", "restart_storm", "cadence_slowdown", "structural_drift",
-        "undeclared_dependency", "layering_violation", "malformed_burst",
+        "undeclared_dependency", "layering_violation", "malformed_burst", "collector_gap",
+        "gap_crash",
     }  # fmt: skip
     window = (_ts(truth.params.start), _ts(truth.params.end))
     for inc in truth.incidents:
@@ -594,7 +634,10 @@ def test_incidents_fit_short_windows() -> None:
     scn = build_scenario(seed=11, hours=2.0, services=8, traces_per_hour=10)
     truth = scn.ground_truth
     assert len(truth.services) == 8
-    assert len({i.type for i in truth.incidents}) == 8
+    types = {i.type for i in truth.incidents}
+    # Eight services leave no cluster file four services to lose: no collector gap.
+    assert len(types) == 8
+    assert "collector_gap" not in types
     for e in (truth.undeclared_edge, truth.layering_violation):
         assert (e.caller, e.callee) in {(x.caller, x.callee) for x in truth.edges}
     test_crash_is_visible(scn)

@@ -103,6 +103,42 @@ def test_storm_absorbs_its_silences_and_cadence_absorbs_its_gaps(
     assert planned["sites"].map(tuple).tolist() == [("report-worker",)]
 
 
+def test_collector_gap_is_one_incident_and_the_lingering_service_an_outage(
+    otlp_incidents: pd.DataFrame,
+    demo_incidents: dict[str, dict[str, Any]],
+    demo_truth: dict[str, Any],
+) -> None:
+    table, gap = otlp_incidents, demo_incidents["collector_gap"]
+    period = {s["name"]: s["period_s"] for s in demo_truth["services"]}
+    longest = max(period[s] for s in gap["services"])
+    [row] = table[table["kind"] == "collector_gap"].to_dict("records")
+    assert row["severity"] == "warning"
+    assert row["sites"] == sorted(gap["services"])
+    start, end = pd.Timestamp(gap["start"]), pd.Timestamp(gap["end"])
+    # Start: the members' earliest last beacon; end: the latest first beacon back.
+    assert start - pd.Timedelta(seconds=longest) <= row["start"] < start
+    # Within one period and its jitter (the demo's beacons are up to 4 % and 8 s late).
+    assert end <= row["end"] <= end + pd.Timedelta(seconds=1.04 * longest + 8)
+    assert row["start"] == min(map(pd.Timestamp, gap["details"]["last_beacons"].values()))
+    assert row["end"] == max(map(pd.Timestamp, gap["details"]["first_beacons_after"].values()))
+    assert gap["details"]["file"] in row["summary"]
+    assert f"{len(gap['services'])} of {len(gap['services']) + 1} services" in row["summary"]
+    # No member gets an outage or an intermittent incident for the gap.
+    near = table[(table["start"] < row["end"]) & (table["end"].fillna(row["end"]) > row["start"])]
+    for kind in ("outage", "intermittent", "restart_storm", "cadence_change"):
+        hit = near[near["kind"] == kind]["sites"].map(lambda names: set(names) & set(row["sites"]))
+        assert not hit.map(bool).any(), kind
+    # The service that came back late is an outage from its own last beacon.
+    crash = demo_incidents["gap_crash"]
+    (site,) = crash["services"]
+    [outage] = found(table, "outage", site).to_dict("records")
+    last = pd.Timestamp(crash["details"]["last_beacon"])
+    assert outage["start"] == last + pd.Timedelta(seconds=2 * period[site])
+    assert outage["start"] < row["end"]
+    assert outage["end"] == pd.Timestamp(crash["end"])
+    assert f"after {last:%Y-%m-%d %H:%M:%S} UTC" in outage["summary"]
+
+
 def test_quarantine_accounts_for_every_reject(
     otlp_incidents: pd.DataFrame, demo_load: BeaconLoad
 ) -> None:
@@ -146,3 +182,32 @@ def test_nothing_given_and_empty_inputs() -> None:
     assert table.empty
     assert tuple(table.columns) == INCIDENT_COLUMNS
     assert find_incidents(G=nx.DiGraph()).empty
+
+
+def test_collector_gap_row_and_the_outage_of_the_service_that_stayed_down() -> None:
+    # Five services beacon every 30 s; their collector loses minutes [10, 30); "db" crashed
+    # in the gap and is back at minute 50 only.
+    def kept(minute: float, back: float) -> bool:
+        return not 10 <= minute < back
+
+    minutes = [m / 2 for m in range(120)]
+    records = [
+        _beat(site, "s1", "heartbeat", m)
+        for site in ("api", "web", "queue", "cache")
+        for m in minutes
+        if kept(m, 30)
+    ]
+    records += [_beat("db", "s1", "heartbeat", m) for m in minutes if m < 10]
+    records += [_beat("db", "s2", "startup", 50)]
+    records += [_beat("db", "s2", "heartbeat", m) for m in minutes if m > 50]
+    table = find_incidents(beacon_table(records))
+    assert table["kind"].tolist() == ["collector_gap", "outage"]
+    gap, outage = table.to_dict("records")
+    assert gap["sites"] == ["api", "cache", "queue", "web"]
+    assert (gap["start"], gap["end"]) == (pd.Timestamp("2026-01-19T10:09:30Z"),
+                                          pd.Timestamp("2026-01-19T10:30:00Z"))  # fmt: skip
+    assert gap["summary"].startswith("4 of 5 services of collector file <records> went silent")
+    assert outage["sites"] == ["db"]
+    # From its own last beacon (09:30 past) plus period and grace, to its return.
+    assert outage["start"] == pd.Timestamp("2026-01-19T10:10:30Z")
+    assert outage["end"] == pd.Timestamp("2026-01-19T10:50:00Z")

@@ -4,6 +4,7 @@ import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -456,3 +457,64 @@ def test_bad_records_in_memory_are_quarantined_by_position() -> None:
     with pytest.raises(StrictLoadError):
         beacons_from_records(records, strict=True)  # type: ignore[arg-type]
     assert beacons_from_records(records[2:3], assume_utc=True).report.rejected == 0
+
+
+# --- Parquet that weighs little and decodes to much ---------------------------------------
+
+
+def repeated(value: str, rows: int) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)), pa.array([value]))
+
+
+def test_parquet_with_too_many_rows_for_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "rows.parquet"
+    rows = 3_000_000
+    pq.write_table(
+        pa.table({"site": repeated("a", rows), "ts": repeated("2026-01-19T15:00:00Z", rows)}), path
+    )
+    assert path.stat().st_size < 100_000
+    with pytest.raises(LoadError, match=r"rows\.parquet: 3000000 rows in \d+ bytes: refused"):
+        read_beacons(path)
+
+
+def test_parquet_dictionary_that_decodes_out_of_proportion(tmp_path: Path) -> None:
+    # One value of 1 MiB on 500,000 rows: 500 GB of text from a file of some 100 kB.
+    path = tmp_path / "dict.parquet"
+    rows = 500_000
+    pq.write_table(
+        pa.table({"site": repeated("x" * (1 << 20), rows), "ts": repeated("t", rows)}), path
+    )
+    with pytest.raises(LoadError, match=r"dict\.parquet: text columns decode to 524288\d+ bytes"):
+        read_beacons(path)
+
+
+def test_parquet_pages_that_decompress_out_of_proportion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtt_topology.load import sources
+
+    monkeypatch.setattr(sources, "GZIP_FREE_BYTES", 1 << 20)
+    path = tmp_path / "pages.parquet"
+    table = pa.table({"site": ["x" * (8 << 20)], "ts": ["2026-01-19T15:00:00Z"]})
+    pq.write_table(table, path, compression="zstd", use_dictionary=False)
+    with pytest.raises(LoadError, match=r"pages\.parquet: pages decompress to \d+ bytes"):
+        read_beacons(path)
+
+
+def test_parquet_within_bounds_reads_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "ok.parquet"
+    table = pa.table(
+        {
+            "site": ["a", "b"],
+            "session": ["s", "s"],
+            "event": ["heartbeat", "heartbeat"],
+            "ts": ["2026-01-19T15:00:00Z", "2026-01-19T15:00:30Z"],
+            "structure": [{"url": "internal://a", "nav_count": 1}, {"url": None, "nav_count": 2}],
+        }
+    )
+    pq.write_table(table, path)
+    beacons, report = read_beacons(path)
+    assert report.ok
+    assert list(beacons["site"]) == ["a", "b"]
+    assert list(beacons["url"].astype(object).fillna("-")) == ["internal://a", "-"]
+    assert list(beacons["nav_count"]) == [1, 2]

@@ -176,3 +176,62 @@ def test_log_entries_and_skipped_lines() -> None:
     assert [(r["site"], r["event"], r["line"]) for r in got] == [
         ("a", "heartbeat", 2), ("b", "heartbeat", 4), ("a\u2028b", "heartbeat", 5),
     ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def csv_line(site: str, second: int, note: str = "") -> str:
+    return f"{site},s1,heartbeat,2026-01-19T15:00:{second:02d}Z,{note}\n"
+
+
+def test_csv_long_lines_and_refused_rows_are_one_reject_each() -> None:
+    header = "site,session,event,ts,note\n"
+    text = (
+        header
+        + csv_line("a", 1)
+        + csv_line("b", 2, "x" * 5_000_000)  # over the line limit: not read
+        + csv_line("c", 3, "y" * 200_000)  # over the csv module's field limit
+        + "\n"
+        + csv_line("d", 4, "after a blank line")
+    )
+    batch, blocks = collect()
+    parse_csv(text, batch, path="h.csv")
+    assert [r["site"] for r in rows(blocks)] == ["a", "d"]
+    assert batch.read == 4
+    found = sorted((r.line, r.reason) for r in batch.rejects)
+    assert found[0] == (3, "line longer than 1048576 characters (5000036): not read")
+    assert found[1] == (4, "invalid CSV: field larger than field limit (131072)")
+    assert [r["line"] for r in rows(blocks)] == [2, 6]
+
+
+def test_csv_header_too_long_is_a_format_error() -> None:
+    batch, _ = collect()
+    with pytest.raises(FormatError, match="CSV header line is longer than 100 characters"):
+        parse_csv("site,ts," + "x" * 200 + "\na,b,c\n", batch, path="h.csv", max_line_chars=100)
+
+
+def test_json_array_deep_and_long_elements() -> None:
+    deep = "[" * 100 + "]" * 100
+    text = json.dumps([GOOD, {**GOOD, "x": 1}])[:-1] + ', {"site": "d", "x": ' + deep + "}]"
+    batch, blocks = collect()
+    parse_json_array(text, batch, path="a.json")
+    assert len(rows(blocks)) == 2
+    assert [r.reason for r in batch.rejects] == ["invalid JSON: nesting deeper than 64 levels"]
+    # Beyond what the decoder follows, the document cannot be resumed: one error.
+    bottomless = '[{"site": "a", "x": ' + "[" * 100_000 + "]" * 100_000 + "}]"
+    with pytest.raises(FormatError, match=r"a\.json: line 1: invalid JSON \(nesting too deep\)"):
+        parse_json_array(bottomless, collect()[0], path="a.json")
+
+
+def test_json_array_element_longer_than_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtt_topology.load import records
+
+    monkeypatch.setattr(records, "MAX_LINE_BYTES", 500)
+    text = json.dumps([GOOD, {**GOOD, "note": "n" * 1000}, GOOD], indent=1)
+    batch, blocks = collect()
+    parse_json_array(text, batch, path="a.json")
+    assert len(rows(blocks)) == 2
+    [reject] = batch.rejects
+    assert reject.reason.startswith("element longer than 500 characters")
+    assert reject.line == text.splitlines().index(" {", 3) + 1

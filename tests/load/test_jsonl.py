@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 
 from rtt_topology.load import jsonl as jsonl_module
 from rtt_topology.load import read_beacons
+from rtt_topology.load import records as records_module
 from rtt_topology.load.records import RecordError, flatten_record, loads_strict
 from rtt_topology.schemas import Beacon
 
@@ -127,3 +129,115 @@ def test_columnar_reader_agrees_with_record_rules(
         want = records[row.line]
         assert (row.site, row.event) == (want["site"], want["event"])
         assert row.ts.floor("us") == want["ts"]
+
+
+# --------------------------------------------------------------------------- hostile lines
+
+
+def beacon_line(site: str = "auth", second: int = 0, **extra: object) -> bytes:
+    record: dict[str, object] = {
+        "site": site,
+        "session": "s1",
+        "event": "heartbeat",
+        "ts": f"2026-01-19T15:00:{second:02d}Z",
+    }
+    record.update(extra)
+    return json.dumps(record).encode() + b"\n"
+
+
+def test_a_huge_line_is_one_reject_and_costs_no_copy(tmp_path: Path) -> None:
+    # 40 MB without a newline, then more beacons, then 3 MB that end the file unterminated.
+    path = tmp_path / "huge.jsonl"
+    with path.open("wb") as out:
+        out.write(beacon_line("a", 1))
+        out.write(b'{"site": "' + b"x" * 40_000_000 + b"\n")
+        out.write(beacon_line("b", 2))
+        out.write(b"y" * 3_000_000)
+    tracemalloc.start()
+    try:
+        frame, report = read_beacons(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sorted(frame["site"]) == ["a", "b"]
+    assert (report.read, report.accepted, report.rejected) == (4, 2, 2)
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (2, "line longer than 1048576 bytes (40000010): not read"),
+        (4, "line longer than 1048576 bytes (3000000): not read"),
+    ]
+    assert report.rejects[0].raw.startswith('{"site": "xxx')
+    assert str(path) in str(report.rejects[0])
+    # Blocks of 16 MiB, never the line: less than the line itself.
+    assert peak < 40_000_000
+
+
+@pytest.mark.parametrize("block", [256, 4096, 1 << 20])
+def test_long_lines_within_and_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(jsonl_module, "BLOCK_BYTES", block)
+    monkeypatch.setattr(records_module, "MAX_LINE_BYTES", 3000)
+    lines = [
+        beacon_line("a", 1),
+        beacon_line("b", 2, note="n" * 2500),  # long, within the limit
+        beacon_line("c", 3, note="n" * 5000),  # over the limit
+        beacon_line("d", 4),
+        b"\n",
+        beacon_line("e", 5, note="n" * 200_000),  # longer than any block here
+        beacon_line("f", 6),
+    ]
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"".join(lines))
+    frame, report = read_beacons(path)
+    assert sorted(frame["site"]) == ["a", "b", "d", "f"]
+    assert [r.line for r in report.rejects] == [3, 6]
+    assert all(r.reason.startswith("line longer than 3000 bytes") for r in report.rejects)
+    assert report.read == report.accepted + report.rejected == 6
+    assert report.files[0].skipped_lines == 1
+    assert frame.set_index("site").loc["f", "line"] == 7
+
+
+@pytest.mark.parametrize("depth", [65, 5_000, 100_000])
+def test_deep_lines_are_quarantined_without_crashing(tmp_path: Path, depth: int) -> None:
+    # Arrow's parser recurses: such a line must never reach it.
+    deep = b'{"site": "x", "extra": ' + b"[" * depth + b"]" * depth + b"}\n"
+    deep_objects = b'{"site": "y", "extra": ' + b'{"k": ' * depth + b"1" + b"}" * depth + b"}\n"
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(beacon_line("a", 1) + deep + deep_objects + beacon_line("b", 2))
+    frame, report = read_beacons(path)
+    assert sorted(frame["site"]) == ["a", "b"]
+    assert [(r.line, r.reason) for r in report.rejects] == [
+        (2, "invalid JSON: nesting deeper than 64 levels"),
+        (3, "invalid JSON: nesting deeper than 64 levels"),
+    ]
+
+
+def test_a_line_with_many_brackets_but_shallow_is_read(tmp_path: Path) -> None:
+    # More brackets than Arrow is given, yet two levels deep: read by the per-record rules.
+    many = beacon_line("m", 3, extra=[[] for _ in range(3 * jsonl_module.MAX_ARROW_BRACKETS)])
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(beacon_line("a", 1) + many + beacon_line("b", 2))
+    frame, report = read_beacons(path)
+    assert report.ok
+    assert sorted(frame["site"]) == ["a", "b", "m"]
+    assert frame.set_index("site").loc["m", "line"] == 2
+
+
+def test_blank_and_indented_lines_are_told_apart_in_bulk(tmp_path: Path) -> None:
+    # Millions of blank lines are counted without a look at each.
+    blank = b"\n" * 2_000_000 + b"  \r\n" * 500_000 + b"\t\n"
+    indented = b" " * 12 + beacon_line("c", 3)  # past the bulk indent skip
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes(
+        beacon_line("a", 1) + blank + b"   " + beacon_line("b", 2) + indented + b" x\n"
+    )
+    frame, report = read_beacons(path)
+    first_after = 2_500_003
+    assert frame.set_index("site")["line"].to_dict() == {
+        "a": 1,
+        "b": first_after,
+        "c": first_after + 1,
+    }
+    assert report.files[0].skipped_lines == 2_500_001
+    [reject] = report.rejects
+    assert reject.line == first_after + 2

@@ -779,3 +779,60 @@ def test_numbers_keep_their_types() -> None:
         assert type(payload["n"]) is int
         assert type(payload["f"]) is float
         assert math.isfinite(payload["f"])
+
+
+# --------------------------------------------------------------------------- hostile lines
+
+
+def test_a_line_over_the_limit_is_one_error_entry_if_it_has_a_marker() -> None:
+    good = '2026-01-19T15:00:00Z [RTT] heartbeat sent {"site": "a"}'
+    huge = "[RTT] heartbeat sent {'site': '" + "x" * 5_000 + "'}"
+    noise = "y" * 5_000
+    result = parse_log_lines([good, huge, noise, good], max_line_chars=1_000)
+    assert [(e.line, e.error) for e in result.entries] == [
+        (1, None),
+        (2, "line longer than 1000 characters (5033): not read"),
+        (4, None),
+    ]
+    assert len(result.entries[1].raw) <= 1_000
+    assert result.skipped_lines == 1
+    assert result.skipped_lines + sum(e.end_line - e.line + 1 for e in result.entries) == 4
+
+
+def test_a_long_continuation_line_ends_the_payload() -> None:
+    lines = ["[RTT] heartbeat sent {", "  site: 'a',", "  note: '" + "n" * 5_000 + "'", "}"]
+    lines += ['[RTT] heartbeat sent {"site": "b"}']
+    result = parse_log_lines(lines, max_line_chars=1_000)
+    assert [(e.line, e.error) for e in result.entries] == [
+        (1, "unterminated payload"),
+        (5, None),
+    ]
+    assert result.skipped_lines == 3
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"site": "a", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "{'site': 'a', 'x': " + "[" * 100_000 + "]" * 100_000 + "}",
+        "{ site: 'a', x: " + "{ a: " * 50_000 + "1" + " }" * 50_000 + " }",
+    ],
+    ids=["json", "python", "node"],
+)
+def test_deep_payloads_are_errors_not_crashes(payload: str) -> None:
+    result = parse_log_lines(
+        ["[RTT] heartbeat sent " + payload, '[RTT] startup sent {"site": "b"}']
+    )
+    first, second = result.entries
+    assert first.payload is None
+    assert first.error
+    assert second.payload == {"site": "b", "event": "startup"}
+
+
+def test_the_lines_of_one_entry_are_bounded_together() -> None:
+    body = [f"  k{i}: '{'v' * 50}'," for i in range(40)]
+    lines = ["[RTT] heartbeat sent {", *body, "  site: 'a'", "}"]
+    assert parse_log_lines(lines).entries[0].payload is not None
+    result = parse_log_lines(lines, max_line_chars=1_000)
+    assert result.entries[0].error == "unterminated payload"
+    assert result.skipped_lines == len(lines) - 1

@@ -603,3 +603,20 @@ def test_round_trip_mapping_file(
 
 
 _MARKER_KEYS = frozenset({"rtt_version", "version", "supports"})
+
+
+def test_a_line_of_answers_over_the_limit_is_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtt_topology.load import records
+
+    monkeypatch.setattr(records, "MAX_LINE_BYTES", 1000)
+    good = json.dumps({"site": "auth", "profile": {"rtt_version": "1.0", "supports": []}})
+    long = json.dumps({"site": "big", "profile": {"tags": ["t" * 2000]}})
+    path = tmp_path / "answers.jsonl"
+    path.write_text(f"{good}\n{long}\n{good.replace('auth', 'api')}\n")
+    profiles, report = read_profiles(path)
+    assert sorted(profiles) == ["api", "auth"]
+    [reject] = report.rejects
+    assert reject.line == 2
+    assert reject.reason == f"line longer than 1000 characters ({len(long)}): not read"

@@ -78,7 +78,8 @@ def test_extra_keeps_unknown_keys_in_order() -> None:
         ('{"a": 1} {"b": 2}', "Extra data"),
         ("{", "invalid JSON"),
         (b'{"a": "\xff"}', "invalid UTF-8"),
-        ("[" * 100_000 + "]" * 100_000, "nesting too deep"),
+        ("[" * 100_000 + "]" * 100_000, "nesting deeper than 64 levels"),
+        ("[" * 65 + "]" * 65, "nesting deeper than 64 levels"),
     ],
 )
 def test_loads_strict_rejects(text: str | bytes, reason: str) -> None:

@@ -7,8 +7,11 @@ import pytest
 
 from rtt_topology.errors import FormatError, InputError, LoadError, SourceNotFoundError
 from rtt_topology.load.sources import (
+    GZIP_FREE_BYTES,
+    GZIP_MAX_RATIO,
     SourceFile,
     expand_sources,
+    inflation_limit,
     open_binary,
     read_text,
     sniff,
@@ -113,3 +116,81 @@ def test_read_each_file_isolates_failures(tmp_path: Path) -> None:
     # The same file named on its own raises.
     with pytest.raises(LoadError, match="broken"):
         read_each_file(tmp_path / "b.jsonl", kinds={"jsonl"}, report=LoadReport(), read=read)
+
+
+# --------------------------------------------------------------------------- gzip bounds
+
+ZEROS_MEMBER = gzip.compress(bytes(16 << 20), compresslevel=9)
+
+
+def bomb(path: Path, members: int) -> Path:
+    """A gzip file of ``members`` members of 16 MiB of zeros each (about 1000:1)."""
+    path.write_bytes(ZEROS_MEMBER * members)
+    return path
+
+
+def test_a_gzip_bomb_stops_at_the_limit(tmp_path: Path) -> None:
+    # 256 MiB of zeros in 260 kB: read up to the default floor (64 MiB), not one byte more.
+    path = bomb(tmp_path / "bomb.jsonl.gz", 16)
+    assert inflation_limit(path.stat().st_size) == GZIP_FREE_BYTES
+    file = SourceFile(path, "jsonl", True)
+
+    def drain() -> None:
+        while stream.read(1 << 20):
+            pass
+
+    with open_binary(file) as stream:
+        raw = stream.raw  # type: ignore[attr-defined]
+        with pytest.raises(LoadError, match=r"bomb\.jsonl\.gz: gzip data inflates past 67108864 "):
+            drain()
+    assert raw.inflated == GZIP_FREE_BYTES + 1
+
+
+@pytest.mark.parametrize("reader", ["beacons", "profiles", "read_text"])
+def test_every_reader_refuses_a_gzip_bomb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+) -> None:
+    from rtt_topology.load import read_beacons, read_profiles
+    from rtt_topology.load import sources as sources_module
+
+    # 10 MB of zeros behind one line of text: refused past 1 MiB once the floor is lowered.
+    monkeypatch.setattr(sources_module, "GZIP_FREE_BYTES", 1 << 20)
+    suffix = {"beacons": "jsonl", "profiles": "json", "read_text": "csv"}[reader]
+    path = tmp_path / f"zeros.{suffix}.gz"
+    path.write_bytes(gzip.compress(b'{"a": "' + b"0" * (10 << 20) + b'"}\n'))
+    read = {
+        "beacons": lambda: read_beacons(path),
+        "profiles": lambda: read_profiles(path),
+        "read_text": lambda: read_text(SourceFile(path, suffix, True)),
+    }[reader]
+    with pytest.raises(LoadError, match=r"zeros\.\w+\.gz: gzip data inflates past \d+ bytes"):
+        read()
+
+
+def test_a_legitimate_gzip_is_read_whole(tmp_path: Path) -> None:
+    # Beacon lines compress about 25 times: far within the ratio, past the floor too.
+    line = (
+        b'{"site": "auth", "session": "s1", "event": "heartbeat", '
+        b'"ts": "2026-01-19T15:00:%02dZ", "structure": {"dom_nodes": %d}}\n'
+    )
+    data = b"".join(line % (i % 60, i) for i in range(20_000))
+    path = tmp_path / "ok.jsonl.gz"
+    path.write_bytes(gzip.compress(data))
+    file = SourceFile(path, "jsonl", True)
+    ratio = len(data) / path.stat().st_size
+    assert 5 < ratio < GZIP_MAX_RATIO
+    # A floor below the file's size: only the ratio bounds it, and it passes.
+    with open_binary(file, free_bytes=1000) as stream:
+        assert stream.read() == data
+    with (
+        pytest.raises(LoadError, match="inflates past"),
+        open_binary(file, max_ratio=ratio / 2, free_bytes=1000) as stream,
+    ):
+        stream.read()
+
+
+def test_inflation_limit_rule() -> None:
+    assert inflation_limit(0) == GZIP_FREE_BYTES
+    assert inflation_limit(GZIP_FREE_BYTES) == GZIP_MAX_RATIO * GZIP_FREE_BYTES
+    assert inflation_limit(1000, max_ratio=3, free_bytes=10) == 3000
+    assert inflation_limit(1000, max_ratio=3, free_bytes=5000) == 5000

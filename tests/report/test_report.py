@@ -104,6 +104,24 @@ def test_demo_report_names_each_injected_incident(
     assert "webhook-worker (worker) -> api-gateway (edge)" in incidents
 
 
+def test_demo_report_explains_the_collector_gap(
+    demo_report: Report, demo_html: str, demo_incidents: dict[str, dict[str, Any]]
+) -> None:
+    gap = demo_incidents["collector_gap"]
+    text = " ".join(parse(demo_html).text)
+    summary = text[: text.index("incidents, by start")]
+    assert "Collector gap:" in summary
+    assert f"{len(gap['services'])} of {len(gap['services']) + 1} services" in summary
+    assert "collector_gap" in text[text.index("incidents, by start") :]
+    assert demo_report.analysis is not None
+    lanes = demo_report.analysis.timeline
+    assert lanes is not None
+    unknown = set(lanes[lanes["state"] == "unknown"]["site"].astype(str))
+    assert unknown == set(gap["services"])
+    # The badge of the new state is styled.
+    assert ".badge.unknown" in demo_html
+
+
 def test_shared_derivations_change_no_result(demo_report: Report) -> None:
     from rtt_topology.analysis.cadence import cadence, cadence_changes
     from rtt_topology.analysis.liveness import states, timeline, uptime

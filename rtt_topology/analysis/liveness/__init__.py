@@ -16,6 +16,9 @@ state       when (first match, top to bottom: the precedence)
 ==========  =================================================================
 missing     declared in a profile, no beacon at or before ``t``
 stopped     the last beacon is a ``shutdown``: a planned stop, not an alarm
+unknown     the last beacon opens the service's silence in a collector gap
+            (:func:`collector_gaps`) and age >= U: the collector, not the
+            service, went quiet, so nothing is known until its next beacon
 down        age >= P + G (and the last beacon is not a ``shutdown``)
 flapping    more than ``flapping_restarts`` restarts
             (:func:`rtt_topology.aggregate.history.restarts`) in the ``flapping_window_s``
@@ -26,6 +29,8 @@ up          age < U
 
 :data:`STATES` lists them from the mildest to the most severe, which is also
 the order of the categorical ``state`` columns (``max()`` gives the worst).
+``unknown`` sits between ``down`` and ``stopped``: it overrides down, flapping,
+late and up, and it is not counted as downtime.
 Intervals are half-open, as in healthchecks.io: a service becomes late at exactly
 ``last beacon + U``. Whether a service is *undeclared* (beacons, no profile) is a
 separate boolean column of :func:`states`, not a state; without profiles it is
@@ -37,12 +42,25 @@ beacon exactly at ``end``, which :func:`states` at ``end`` counts.
 
 Which services: the sites of the beacon table, except clusters (sites that send
 only ``cluster_heartbeat``, :func:`rtt_topology.aggregate.history.cluster_sites`), and the
-sites declared by a profile. Periods, restarts and clusters are computed once
-on the whole table given, so a state at ``t`` and the :func:`timeline` agree.
+sites declared by a profile. Periods, restarts, clusters and collector gaps are
+computed once on the whole table given, so a state at ``t`` and the :func:`timeline`
+agree (a gap is known only once its members came back).
+
+**Collector gaps.** When most services of one collector file (the beacons'
+``source``) or one declared cluster (a profile's ``cluster:`` key) fall silent
+within about one period of each other and come back together, the collector
+failed, not each service. :func:`collector_gaps` gives the rule in full: crash
+silences of at least ``min_services`` (3) services, at least ``min_fraction``
+(60 %) of the group's services active at the time, whose starts and whose ends
+lie within ``max(P, gap_tolerance_s)`` (180 s) of each other. Every function
+here takes ``gaps=True`` (default), a :class:`GapRule`, or ``False`` to judge
+each silence on its own. A service that stays silent after the others came back
+is not a member: its silence stays down from its own last beacon.
 
 The history of states is a piecewise-constant :func:`timeline`: after each beacon
 ``b`` of a service, with ``b'`` its next beacon (or the window end), the service
-is stopped on ``[b, b')`` if ``b`` is a shutdown, else up on ``[b, b + U)``, late on
+is stopped on ``[b, b')`` if ``b`` is a shutdown, else up on ``[b, b + U)``, then
+unknown on ``[b + U, b')`` if ``b`` opens a collector gap silence, else late on
 ``[b + U, b + P + G)`` and down on ``[b + P + G, b')``, each cut at ``b'``; equal
 consecutive states are merged, and flapping replaces up and late while the
 rolling restart count exceeds the limit. Segments are generated only where a
@@ -50,7 +68,9 @@ gap exceeds ``U`` (numpy over the whole table), never one row per beacon: the
 jitter allowance is what keeps beacons a second or two behind their period from
 showing as short late segments.
 :func:`flips`, :func:`downtime`, :func:`uptime` and :func:`time_in_states`
-are derived from the timeline.
+are derived from the timeline: downtime has no episode for unknown time, and
+uptime and time in states count it in ``unknown_s``, outside uptime's
+denominator.
 
 Tables with one row per service have a ``str`` site column; tables with several
 rows per service (timeline, flips, downtime, time_in_states) have a categorical
@@ -58,6 +78,13 @@ one, as the beacon table does.
 """
 
 from rtt_topology.aggregate.history import restarts
+from rtt_topology.analysis.liveness.gaps import (
+    DEFAULT_GAP_RULE,
+    GAP_COLUMNS,
+    GapRule,
+    collector_gaps,
+    in_gaps,
+)
 from rtt_topology.analysis.liveness.measures import downtime, flips, time_in_states, uptime
 from rtt_topology.analysis.liveness.prepared import (
     DEFAULT_JITTER,
@@ -68,23 +95,30 @@ from rtt_topology.analysis.liveness.prepared import (
     STATE_DTYPE,
     STATES,
     STOPPED,
+    UNKNOWN,
     UP,
 )
 from rtt_topology.analysis.liveness.segments import timeline
 from rtt_topology.analysis.liveness.table import states
 
 __all__ = [
+    "DEFAULT_GAP_RULE",
     "DEFAULT_JITTER",
     "DOWN",
     "FLAPPING",
+    "GAP_COLUMNS",
     "LATE",
     "MISSING",
     "STATES",
     "STATE_DTYPE",
     "STOPPED",
+    "UNKNOWN",
     "UP",
+    "GapRule",
+    "collector_gaps",
     "downtime",
     "flips",
+    "in_gaps",
     "restarts",
     "states",
     "time_in_states",

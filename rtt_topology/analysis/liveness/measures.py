@@ -9,14 +9,17 @@ import pandas as pd
 
 from rtt_topology._timestamps import Instant, utc_index
 from rtt_topology.aggregate.history import DEFAULT_PERIOD_S
+from rtt_topology.analysis.liveness.gaps import GapRule, gap_rule
 from rtt_topology.analysis.liveness.prepared import (
     DEFAULT_JITTER,
     DOWN_CODE,
-    MISSING_CODE,
+    FLAPPING_CODE,
+    LATE_CODE,
     NS,
     STATE_DTYPE,
     STATES,
     STOPPED_CODE,
+    UP_CODE,
     site_column,
 )
 from rtt_topology.analysis.liveness.segments import Segments, clipped, derived
@@ -25,7 +28,14 @@ from rtt_topology.schemas import Profile
 
 __all__ = ["downtime", "flips", "time_in_states", "uptime"]
 
-_STATE_COLUMNS = ["up_s", "late_s", "flapping_s", "down_s", "stopped_s", "unknown_s"]
+#: The seconds columns and the state each one counts; ``unknown_s`` gets the rest.
+_STATE_COLUMNS = {
+    "up_s": UP_CODE,
+    "late_s": LATE_CODE,
+    "flapping_s": FLAPPING_CODE,
+    "down_s": DOWN_CODE,
+    "stopped_s": STOPPED_CODE,
+}
 
 
 def flips(
@@ -39,6 +49,7 @@ def flips(
     flapping_restarts: int = 3,
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
+    gaps: bool | GapRule = True,
 ) -> pd.DataFrame:
     r"""Return every change of state inside the window.
 
@@ -46,7 +57,7 @@ def flips(
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
         As in :func:`states`.
 
     Returns
@@ -73,7 +84,7 @@ def flips(
     """
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter,
+        default_period_s, jitter, gap_rule(gaps),
     )  # fmt: skip
     seg = clipped(seg, listed, window)
     change = np.flatnonzero(seg.code[1:] == seg.code[:-1]) + 1
@@ -98,6 +109,7 @@ def downtime(
     flapping_restarts: int = 3,
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
+    gaps: bool | GapRule = True,
 ) -> pd.DataFrame:
     r"""Return the episodes in which services were down (crash) or stopped (planned).
 
@@ -106,13 +118,14 @@ def downtime(
     period and the grace (``last_beacon + period + grace``), not when the
     process died: ``last_beacon`` bounds that moment from below. A stopped
     episode starts at the ``shutdown`` beacon. A deploy that sends ``shutdown``
-    then ``startup`` gives a short planned episode, never a crash.
+    then ``startup`` gives a short planned episode, never a crash. A silence
+    inside a collector gap is ``unknown``, not down: it gives no episode.
 
     Parameters
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
         As in :func:`states`.
 
     Returns
@@ -142,7 +155,7 @@ def downtime(
     """
     prep, window, seg, _ = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter,
+        default_period_s, jitter, gap_rule(gaps),
     )  # fmt: skip
     if window.start is None or window.end is None:
         pick = np.zeros(0, np.int64)
@@ -177,9 +190,9 @@ def _seconds_by_state(
 
 
 def _state_columns(by_state: np.ndarray, span: np.ndarray) -> dict[str, np.ndarray]:
-    """Seconds per state; missing time and time before the first beacon are unknown."""
-    known = by_state[:, :MISSING_CODE]
-    columns = {name: known[:, i] / NS for i, name in enumerate(_STATE_COLUMNS[:-1])}
+    """Seconds per state; unknown, missing and before the first beacon all count as unknown."""
+    known = by_state[:, list(_STATE_COLUMNS.values())]
+    columns = {name: known[:, i] / NS for i, name in enumerate(_STATE_COLUMNS)}
     columns["unknown_s"] = (span - known.sum(axis=1)) / NS
     return columns
 
@@ -195,18 +208,20 @@ def uptime(
     flapping_restarts: int = 3,
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
+    gaps: bool | GapRule = True,
 ) -> pd.DataFrame:
     r"""Return the time each service spent in each state over a window, and its uptime.
 
     ``uptime_pct = (up + late + flapping) / (observed - stopped) * 100``, where
     observed time is the window minus the unknown time (before a service's
-    first beacon, or missing): planned stops count neither for nor against.
+    first beacon, missing, or ``unknown`` inside a collector gap): planned
+    stops and collector gaps count neither for nor against.
 
     Parameters
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
         As in :func:`states`.
 
     Returns
@@ -214,7 +229,8 @@ def uptime(
     pandas.DataFrame
         One row per service, sorted by site: ``site`` (str), ``up_s``,
         ``late_s``, ``flapping_s``, ``down_s``, ``stopped_s``, ``unknown_s``
-        (seconds, summing to the window length) and ``uptime_pct`` (``NaN``
+        (the ``unknown`` state and the time before the first beacon or
+        missing; seconds, summing to the window length) and ``uptime_pct`` (``NaN``
         without observed time outside planned stops).
 
     Examples
@@ -231,7 +247,7 @@ def uptime(
     """
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter,
+        default_period_s, jitter, gap_rule(gaps),
     )  # fmt: skip
     seg = clipped(seg, listed, window)
     span = 0 if window.start is None or window.end is None else window.end - window.start
@@ -257,6 +273,7 @@ def time_in_states(
     flapping_restarts: int = 3,
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
+    gaps: bool | GapRule = True,
 ) -> pd.DataFrame:
     r"""Return the seconds each service spent in each state, per time bucket.
 
@@ -264,7 +281,7 @@ def time_in_states(
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
         As in :func:`states`.
     bucket
         A fixed bucket length (``"5min"``, ``"1h"``, a Timedelta); buckets are
@@ -277,8 +294,8 @@ def time_in_states(
         every service), sorted by site and bucket: ``site`` (categorical),
         ``bucket`` (its start, UTC), ``up_s``, ``late_s``, ``flapping_s``,
         ``down_s``, ``stopped_s``, ``unknown_s``. A row sums to the part of its
-        bucket inside the window; time before a service's first beacon, or
-        missing, is unknown.
+        bucket inside the window; time before a service's first beacon,
+        missing, or ``unknown`` (a collector gap) is unknown.
 
     Examples
     --------
@@ -302,7 +319,7 @@ def time_in_states(
         raise InputError(f"bucket must be positive, not {bucket!r}")
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter,
+        default_period_s, jitter, gap_rule(gaps),
     )  # fmt: skip
     seg = clipped(seg, listed, window)
     if window.start is None or window.end is None or window.start >= window.end:

@@ -29,6 +29,8 @@ __all__ = [
     "STATE_DTYPE",
     "STOPPED",
     "STOPPED_CODE",
+    "UNKNOWN",
+    "UNKNOWN_CODE",
     "UP",
     "UP_CODE",
     "Prepared",
@@ -38,12 +40,14 @@ __all__ = [
 ]
 
 #: The liveness states, from the mildest to the most severe (their precedence).
-STATES: tuple[str, ...] = ("up", "late", "flapping", "down", "stopped", "missing")
-UP, LATE, FLAPPING, DOWN, STOPPED, MISSING = STATES
+STATES: tuple[str, ...] = ("up", "late", "flapping", "down", "unknown", "stopped", "missing")
+UP, LATE, FLAPPING, DOWN, UNKNOWN, STOPPED, MISSING = STATES
 #: The ordered categorical dtype of every ``state`` column.
 STATE_DTYPE = pd.CategoricalDtype(list(STATES), ordered=True)
 #: The code of each state in the arrays: its position in :data:`STATES`.
-UP_CODE, LATE_CODE, FLAPPING_CODE, DOWN_CODE, STOPPED_CODE, MISSING_CODE = range(len(STATES))
+UP_CODE, LATE_CODE, FLAPPING_CODE, DOWN_CODE, UNKNOWN_CODE, STOPPED_CODE, MISSING_CODE = range(
+    len(STATES)
+)
 #: Nanoseconds per second.
 NS = 1_000_000_000
 #: Fraction of its period a beacon may arrive late and keep its service up.
@@ -68,6 +72,10 @@ class Prepared:
     shutdown: np.ndarray  # per beacon, bool
     event: np.ndarray  # per beacon, event code
     session: np.ndarray  # per beacon, session code
+    source: np.ndarray  # per beacon, source code (the collector file)
+    sources: np.ndarray  # source name per source code
+    cluster: np.ndarray  # per code: the profile's ``cluster`` code, -1 when none
+    clusters: np.ndarray  # cluster name per cluster code
     events: np.ndarray  # event name per event code
     restart_code: np.ndarray  # per restart of a service, sorted with restart_ts
     restart_ts: np.ndarray
@@ -119,14 +127,20 @@ def prepare(
     event = beacons["event"].cat.codes.to_numpy()
     events = np.asarray(beacons["event"].cat.categories.astype(str), dtype=object)
     session = beacons["session"].cat.codes.to_numpy()
+    source = beacons["source"].cat.codes.to_numpy()
+    sources = np.asarray(beacons["source"].cat.categories.astype(str), dtype=object)
     keep = service[code]
     if not keep.all():
-        code, ts, event, session = code[keep], ts[keep], event[keep], session[keep]
+        code, ts, event = code[keep], ts[keep], event[keep]
+        session, source = session[keep], source[keep]
     if len(code) > 1 and not _is_sorted(code, ts):
         order = np.lexsort((ts, code))
-        code, ts, event, session = code[order], ts[order], event[order], session[order]
+        code, ts, event = code[order], ts[order], event[order]
+        session, source = session[order], source[order]
     shutdown_code = np.flatnonzero(events == _SHUTDOWN)
     shutdown = event == shutdown_code[0] if len(shutdown_code) else np.zeros(len(code), bool)
+
+    cluster, clusters = _profile_clusters(names, profiles)
 
     found = restarts(beacons)
     r_code = remap[found["site"].cat.codes.to_numpy()] if len(found) else np.zeros(0, np.int64)
@@ -150,12 +164,31 @@ def prepare(
         shutdown=shutdown,
         event=event,
         session=session,
+        source=source,
+        sources=sources,
+        cluster=cluster,
+        clusters=clusters,
         events=events,
         restart_code=r_code,
         restart_ts=r_ts,
         data_start=data[0],
         data_end=data[1],
     )
+
+
+def _profile_clusters(
+    names: np.ndarray, profiles: Mapping[str, Profile] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per site code, the code of the ``cluster`` its profile declares (-1 when none)."""
+    declared: dict[str, str] = {}
+    for site, profile in (profiles or {}).items():
+        value = (profile.model_extra or {}).get("cluster")
+        if isinstance(value, str) and value:
+            declared[str(site)] = value
+    clusters = np.asarray(sorted(set(declared.values())), dtype=object)
+    lookup = {name: i for i, name in enumerate(clusters)}
+    cluster = np.asarray([lookup.get(declared.get(n, ""), -1) for n in names], dtype=np.int64)
+    return cluster, clusters
 
 
 def _is_sorted(code: np.ndarray, ts: np.ndarray) -> bool:

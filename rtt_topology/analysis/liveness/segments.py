@@ -12,6 +12,7 @@ import pandas as pd
 from rtt_topology._memo import memoized
 from rtt_topology._timestamps import Instant, instant_ns, utc_index
 from rtt_topology.aggregate.history import DEFAULT_PERIOD_S
+from rtt_topology.analysis.liveness.gaps import GapRule, Gaps, gap_rule, prepared_gaps
 from rtt_topology.analysis.liveness.prepared import (
     DEFAULT_JITTER,
     DOWN_CODE,
@@ -21,16 +22,16 @@ from rtt_topology.analysis.liveness.prepared import (
     NS,
     STATE_DTYPE,
     STOPPED_CODE,
+    UNKNOWN_CODE,
     UP_CODE,
     Prepared,
     check_options,
-    prepare,
     site_column,
 )
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
 
-__all__ = ["Segments", "Window", "clipped", "derived", "timeline"]
+__all__ = ["Segments", "Window", "clipped", "derived", "member_rows", "timeline"]
 
 
 class Segments(NamedTuple):
@@ -47,39 +48,54 @@ class Segments(NamedTuple):
         return Segments(*(a[index] for a in self))
 
 
-def _base_segments(prep: Prepared, end: int) -> Segments:
-    """Up, late, down and stopped segments from the beacons before ``end``, merged."""
+def _base_segments(prep: Prepared, end: int, member: np.ndarray | None) -> Segments:
+    """Up, late, down, unknown and stopped segments from the beacons before ``end``, merged.
+
+    ``member`` flags the beacons that open a silence of a collector gap: past
+    ``U`` their silence is unknown instead of late and down (None: no gap).
+    """
     rows = np.flatnonzero(prep.ts < end)
     if not len(rows):
         return _empty()
     code, ts, shut = prep.code[rows], prep.ts[rows], prep.shutdown[rows]
+    gap = None if member is None else member[rows]
     new_site = np.r_[True, code[1:] != code[:-1]]
     following = np.r_[ts[1:], end]
     following[np.r_[new_site[1:], True]] = end
     period = np.round(prep.period_s * NS).astype(np.int64)[code]
     grace = np.round(prep.grace_s * NS).astype(np.int64)[code]
     up_for = np.round(prep.up_s * NS).astype(np.int64)[code]
-    gap = following - ts
+    span = following - ts
     # Pieces start only where something changes: a site's first beacon, a silence longer
     # than the period, a shutdown, and the beacon after those; each ends where the next
     # piece of its site starts. Beacons inside an up run give no row.
-    silent = shut | (gap > up_for)
+    silent = shut | (span > up_for)
     up = ~shut & (new_site | np.r_[True, silent[:-1]])
-    stop = shut & (gap > 0)
-    late = ~shut & (gap > up_for) & (period + grace > up_for)
-    down = ~shut & (gap > period + grace)
+    stop = shut & (span > 0)
+    late = ~shut & (span > up_for) & (period + grace > up_for)
+    down = ~shut & (span > period + grace)
     count = up.astype(np.int64) + stop + late + down
+    # An unknown piece takes the place of late and down: never more pieces than before.
+    unknown = None if gap is None else gap & (span > up_for)
+    if unknown is not None:
+        late &= ~unknown
+        down &= ~unknown
+        count = up.astype(np.int64) + stop + unknown + late + down
     first = np.cumsum(count) - count
     n = int(first[-1] + count[-1])
     start = np.empty(n, np.int64)
     state = np.empty(n, np.int64)
     origin = np.empty(n, np.int64)
-    for mask, offset, begins, value in (
+    after_up = first + up
+    pieces = [
         (up, first, ts, UP_CODE),
-        (stop, first + up, ts, STOPPED_CODE),
-        (late, first + up, ts + up_for, LATE_CODE),
-        (down, first + up + late, ts + period + grace, DOWN_CODE),
-    ):
+        (stop, after_up, ts, STOPPED_CODE),
+        (late, after_up, ts + up_for, LATE_CODE),
+        (down, after_up + late, ts + period + grace, DOWN_CODE),
+    ]
+    if unknown is not None:
+        pieces.append((unknown, after_up, ts + up_for, UNKNOWN_CODE))
+    for mask, offset, begins, value in pieces:
         at = offset[mask]
         start[at] = begins[mask]
         state[at] = value
@@ -211,14 +227,24 @@ def _window(prep: Prepared, start: Instant | None, end: Instant | None) -> Windo
     return Window(lo, hi)
 
 
+def member_rows(prep: Prepared, gaps: Gaps) -> np.ndarray | None:
+    """Flag, per prepared beacon, whether it opens a gap member's silence (None: no gap)."""
+    if not len(gaps.member_row):
+        return None
+    member = np.zeros(len(prep.ts), bool)
+    member[gaps.member_row] = True
+    return member
+
+
 def _history(
-    prep: Prepared, window: Window, limit: int, window_s: float
+    prep: Prepared, gaps: Gaps, window: Window, limit: int, window_s: float
 ) -> tuple[Segments, np.ndarray]:
     """Full (unclipped) merged segments before the window end, and the listed services."""
     if window.end is None:
         empty = _empty()
         return empty, np.flatnonzero(prep.service & prep.declared)
-    seg = _overlay(_base_segments(prep, window.end), _flapping(prep, window.end, limit, window_s))
+    base = _base_segments(prep, window.end, member_rows(prep, gaps))
+    seg = _overlay(base, _flapping(prep, window.end, limit, window_s))
     seen = np.zeros(len(prep.names), bool)
     seen[seg.code] = True
     seen[prep.code[prep.ts < window.end]] = True
@@ -256,6 +282,7 @@ def timeline(
     flapping_restarts: int = 3,
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
+    gaps: bool | GapRule = True,
 ) -> pd.DataFrame:
     r"""Return the piecewise-constant liveness state of every service over a window.
 
@@ -269,7 +296,7 @@ def timeline(
         The window ``[start, end)``, timezone-aware; default the first and the
         last beacon of the table. Beacons before ``start`` still set the state
         at ``start``; beacons at or after ``end`` are ignored.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
         As in :func:`states`.
 
     Returns
@@ -303,7 +330,7 @@ def timeline(
     """
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter,
+        default_period_s, jitter, gap_rule(gaps),
     )  # fmt: skip
     return _timeline_frame(prep, clipped(seg, listed, window))
 
@@ -330,10 +357,11 @@ def derived(
     flapping_window_s: float,
     default_period_s: float,
     jitter: float = 0.0,
+    rule: GapRule | None = None,
 ) -> tuple[Prepared, Window, Segments, np.ndarray]:
     """Return the arrays, the window, the unclipped segments and the listed services."""
     check_options(grace_s, flapping_restarts, flapping_window_s, jitter)
-    prep = prepare(beacons, profiles, grace_s, default_period_s, jitter)
+    prep, gaps = prepared_gaps(beacons, profiles, grace_s, default_period_s, jitter, rule)
     window = _window(prep, start, end)
-    seg, listed = _history(prep, window, flapping_restarts, flapping_window_s)
+    seg, listed = _history(prep, gaps, window, flapping_restarts, flapping_window_s)
     return prep, window, seg, listed

@@ -9,6 +9,7 @@ import pandas as pd
 
 from rtt_topology._timestamps import Instant, instant_ns, utc_index
 from rtt_topology.aggregate.history import DEFAULT_PERIOD_S
+from rtt_topology.analysis.liveness.gaps import GapRule, gap_rule, prepared_gaps
 from rtt_topology.analysis.liveness.prepared import (
     DEFAULT_JITTER,
     DOWN_CODE,
@@ -18,10 +19,10 @@ from rtt_topology.analysis.liveness.prepared import (
     NS,
     STATE_DTYPE,
     STOPPED_CODE,
+    UNKNOWN_CODE,
     UP_CODE,
     Prepared,
     check_options,
-    prepare,
 )
 from rtt_topology.schemas import Profile
 
@@ -45,6 +46,7 @@ def states(
     flapping_restarts: int = 3,
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
+    gaps: bool | GapRule = True,
 ) -> pd.DataFrame:
     r"""Return the liveness state of every service at one moment.
 
@@ -71,6 +73,10 @@ def states(
         The window, in seconds, ending at ``at``.
     default_period_s
         The period of a service that neither declares nor shows one.
+    gaps
+        Find collector gaps (:func:`collector_gaps`) and show their members
+        ``unknown``: True for the default :class:`GapRule`, a rule for other
+        thresholds, False to treat every silence on its own.
 
     Returns
     -------
@@ -104,7 +110,9 @@ def states(
     ['down', 'missing', 'stopped']
     """
     check_options(grace_s, flapping_restarts, flapping_window_s, jitter)
-    prep = prepare(beacons, profiles, grace_s, default_period_s, jitter)
+    prep, found = prepared_gaps(
+        beacons, profiles, grace_s, default_period_s, jitter, gap_rule(gaps)
+    )
     at_ns = instant_ns(at, "at")
     if at_ns is None:
         at_ns = prep.data_end
@@ -119,6 +127,9 @@ def states(
     last_event[seen] = prep.events[prep.event[last]]
     shutdown = np.zeros(n_codes, bool)
     shutdown[seen] = prep.shutdown[last]
+    # A gap is known from the whole table, as periods and restarts are.
+    in_gap = np.zeros(n_codes, bool)
+    in_gap[seen] = np.isin(last, found.member_row)
     key = code.astype(np.int64) << 32 | prep.session[rows].astype(np.int64)
     sessions = np.bincount(pd.unique(key) >> 32, minlength=n_codes)
     in_window = np.zeros(n_codes, np.int64)
@@ -136,11 +147,12 @@ def states(
         [
             ~is_seen[listed],
             shutdown[listed],
+            in_gap[listed] & (age >= prep.up_s[listed]),
             age >= period + grace,
             in_window[listed] > flapping_restarts,
             age >= prep.up_s[listed],
         ],
-        [MISSING_CODE, STOPPED_CODE, DOWN_CODE, FLAPPING_CODE, LATE_CODE],
+        [MISSING_CODE, STOPPED_CODE, UNKNOWN_CODE, DOWN_CODE, FLAPPING_CODE, LATE_CODE],
         UP_CODE,
     )
     last_seen = utc_index(np.where(is_seen, last_ts, np.iinfo(np.int64).min)[listed])

@@ -25,6 +25,7 @@ STATE_COLORS: dict[str, str] = {
     "late": "yellow",
     "flapping": "orange",
     "down": "red",
+    "unknown": "text",
     "stopped": "blue",
     "missing": "purple",
 }
@@ -156,8 +157,8 @@ def _liveness(states: tuple[str, ...]) -> list[dict[str, Any]]:
     timeline = panel(
         "state-timeline",
         "Service states",
-        "Liveness state of each service over time (up, late, flapping, down, stopped, "
-        "missing; rtt-topology's definitions).",
+        "Liveness state of each service over time (up, late, flapping, down, unknown "
+        "during a collector gap, stopped, missing; rtt-topology's definitions).",
         [target(code, "{{service}}")],
         field_defaults(
             "none",

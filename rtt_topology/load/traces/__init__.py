@@ -1,8 +1,10 @@
-"""Trace exports (Jaeger, Zipkin, OTLP, dependency links) to span and edge tables.
+"""Trace exports (Jaeger, Zipkin, Tempo, OTLP, dependency links) to span and edge tables.
 
 :func:`read_traces` is the entry point; the modules beside it hold format detection
-(``formats``), the OTLP readers (``otlp``, ``arrow``), the record rules (``records``),
-the span table (``table``, ``keys``) and the pairing of spans into edges (``edges``).
+(``formats``), file reading (``files``, with the nesting scan ``nesting``), the parsers
+(``jaeger``, ``zipkin``, and ``otlp`` with its Arrow fast path ``arrow``), the record rules
+(``records``), what a load returns (``results``), the span table (``table``, ``keys``), the
+pairing of spans into calls (``edges``) and the edge table (``edge_table``).
 """
 
 from rtt_topology.load.traces.read import (

@@ -1,21 +1,28 @@
-"""Pair spans into service-to-service calls, and aggregate calls and links into edges.
+"""Pair spans into service-to-service calls (the rules in :mod:`rtt_topology.load.traces`).
 
-The pairing rules are listed in :mod:`rtt_topology.load.traces`. Everything here is
-vectorised over the span table (integer keys, sorting and binary search), so a
-table of millions of spans pairs in seconds; the only Python loops run once per
-edge, never per span.
+Everything here is vectorised over the span table (integer keys, sorting and binary
+search), so a table of millions of spans pairs in seconds; the calls are aggregated
+into the edge table by :mod:`rtt_topology.load.traces.edge_table`, whose names are
+re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rtt_topology.load.traces.edge_table import (
+    EDGE_COLUMNS,
+    EDGE_KINDS,
+    aggregate_calls,
+    edges_from_links,
+    empty_edge_frame,
+    merge_edges,
+)
 from rtt_topology.load.traces.keys import (
     KIND_CODES,
     BoolArray,
@@ -37,31 +44,9 @@ __all__ = [
     "pair_spans",
 ]
 
-
-#: Values of the edge table's ``kind`` column, after OpenTelemetry's servicegraph; the
-#: service graph's edge attribute ``kind`` takes them over.
-EDGE_KINDS: Final = ("rpc", "messaging", "database", "virtual")
-
-#: The edge table: column name -> dtype.
-EDGE_COLUMNS: dict[str, str] = {
-    "caller": "str",
-    "callee": "str",
-    "kind": "str",
-    "calls": "int64",
-    "errors": "int64",
-    "p50_ms": "float64",
-    "p95_ms": "float64",
-    "first_seen": "datetime64[ns, UTC]",
-    "last_seen": "datetime64[ns, UTC]",
-    "sample_trace_ids": "object",
-    "callee_virtual": "bool",
-    "formats": "str",
-}
 _RPC, _MESSAGING, _DATABASE, _VIRTUAL = (
     EDGE_KINDS.index(k) for k in ("rpc", "messaging", "database", "virtual")
 )
-_SAMPLES = 5
-_NAT = np.iinfo(np.int64).min
 
 
 @dataclass(frozen=True)
@@ -88,15 +73,6 @@ class PairingStats:
     roots: int = 0
     unpaired: dict[str, int] = field(default_factory=dict)
     calls: int = 0
-
-
-def empty_edge_frame() -> pd.DataFrame:
-    """Return an edge table without rows, with the dtypes of :data:`EDGE_COLUMNS`."""
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in EDGE_COLUMNS.items()})
-
-
-def _mask_names(mask: int) -> str:
-    return ",".join(sorted(name for name, bit in FORMAT_BITS.items() if mask & bit))
 
 
 def _expand(lo: IntArray, counts: IntArray) -> tuple[IntArray, IntArray]:
@@ -225,8 +201,9 @@ def pair_spans(
 
     count("empty service name", empty)
     live = ~empty
-    # 1. The callee side: SERVER/CONSUMER spans, and other spans whose parent is elsewhere.
-    callee_side = live & (is_srv | (is_other & found & ~same))
+    # 1. The callee side: any span whose parent is in another service (Jaeger's rule),
+    # and SERVER/CONSUMER spans, which may have a same-id caller (Zipkin's shared spans).
+    callee_side = live & (is_srv | (found & ~same))
     via_partner = callee_side & (partner >= 0)
     via_parent = callee_side & ~via_partner & found & ~same
     count("caller has empty service name", via_parent & par_empty)
@@ -238,7 +215,7 @@ def pair_spans(
     served = np.zeros(n, dtype=bool)
     served[caller] = True
     # A client whose server span is in its own service was served too (intra-service).
-    served[parent[is_srv & found]] = True
+    served[parent[is_srv & found & live]] = True
     # 2. Client/producer spans without a callee span: to their peer, if any.
     peer_code, peer_names = pd.factorize(spans["peer"])
     vocab = {name: i for i, name in enumerate(names)}
@@ -254,22 +231,33 @@ def pair_spans(
     has_child[parent[found]] = True
     leaf_peer = live & is_other & ((masks & jaeger_bit) > 0) & has_peer & ~has_child & ~own_peer
     to_peer = np.flatnonzero((lone & has_peer & ~own_peer) | leaf_peer)
-    count("client without server or peer", lone & ~has_peer & (kind == KIND_CODES["client"]))
-    count("producer without consumer or peer", lone & ~has_peer & (kind == KIND_CODES["producer"]))
+    # A client span that is the callee side of a call was paired: without a peer it is done.
+    unserved = lone & ~has_peer & ~callee_side
+    count("client without server or peer", unserved & (kind == KIND_CODES["client"]))
+    count("producer without consumer or peer", unserved & (kind == KIND_CODES["producer"]))
 
     db = spans["db_system"].notna().to_numpy()
     msg = spans["messaging_system"].notna().to_numpy()
     dur = spans["duration_ms"].to_numpy(dtype=np.float64)
     err = spans["error"].to_numpy(dtype=bool)
-    start = spans["start"].array.asi8 if n else np.empty(0, np.int64)
+    # Nanoseconds whatever the column's unit (a table built by hand may hold ms).
+    times = pd.to_datetime(spans["start"], utc=True).dt.as_unit("ns")
+    start = times.to_numpy(dtype="datetime64[ns]").view(np.int64)
     producer = kind == KIND_CODES["producer"]
     consumer = kind == KIND_CODES["consumer"]
 
     # 3. Kind, latency, error and time of each call.
+    # A database or broker instrumented as a service of its own shows as the callee
+    # side's own client or producer span.
+    callee_cli = is_cli[callee]
     pair_kind = np.where(
-        db[caller],
+        db[caller] | (callee_cli & db[callee]),
         _DATABASE,
-        np.where(producer[caller] | consumer[callee] | msg[caller] | msg[callee], _MESSAGING, _RPC),
+        np.where(
+            producer[caller] | consumer[callee] | producer[callee] | msg[caller] | msg[callee],
+            _MESSAGING,
+            _RPC,
+        ),
     )
     known = np.zeros(len(vocab), dtype=bool)
     known[: len(names)] = ~empty_name[:-1]
@@ -296,89 +284,15 @@ def pair_spans(
         "mask": np.concatenate([masks[caller] | masks[callee], masks[to_peer]]),
     }
     stats = PairingStats(
-        intra_service=int(same.sum() + (live & is_cli & ~served & own_peer).sum()),
+        intra_service=int(same.sum() + (lone & own_peer).sum()),
         roots=int((~has_parent).sum()),
         unpaired=dict(sorted(unpaired.items())),
         calls=len(calls["caller"]),
     )
     # Free the per-span arrays before aggregating the calls.
     del tcode, key, pkey, has_parent, parent, partner, par_svc, peer, peer_code
-    del caller, callee, to_peer, start, dur, err, db, msg
-    return _aggregate(calls, list(vocab), known, spans["trace_id"]), stats
-
-
-def _aggregate(
-    calls: dict[str, Any], vocab: list[str], known: BoolArray, trace_ids: pd.Series
-) -> pd.DataFrame:
-    """One row per (caller, callee, kind) from the call arrays."""
-    if not len(calls["caller"]):
-        return empty_edge_frame()
-    size = len(vocab)
-    group = (calls["caller"] * size + calls["callee"]) * len(EDGE_KINDS) + calls["kind"]
-    time = calls["time"]
-    when = np.where(time == _NAT, np.iinfo(np.int64).max, time)
-    order = np.lexsort((calls["trace"], when, group))
-    group, time, trace = group[order], time[order], calls["trace"][order]
-    row = calls["row"][order]
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    ends = np.r_[starts[1:], len(group)]
-    duration = calls["duration"][order]
-    error = calls["error"][order]
-    mask = calls["mask"][order]
-    seen = np.where(time == _NAT, np.iinfo(np.int64).max, time)
-    last = np.where(time == _NAT, _NAT, time)
-    first_seen = np.minimum.reduceat(seen, starts)
-    last_seen = np.maximum.reduceat(last, starts)
-    first_seen = np.where(first_seen == np.iinfo(np.int64).max, _NAT, first_seen)
-    rows: dict[str, list[Any]] = {c: [] for c in ("p50_ms", "p95_ms", "sample_trace_ids")}
-    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-        values = duration[lo:hi]
-        values = values[~np.isnan(values)]
-        if len(values):
-            p50, p95 = np.percentile(values, [50, 95], method="linear").tolist()
-        else:
-            p50 = p95 = float("nan")
-        rows["p50_ms"].append(p50)
-        rows["p95_ms"].append(p95)
-        # Calls are sorted by time: the first calls of distinct traces.
-        picked: dict[int, int] = {}
-        for t, r in zip(trace[lo:hi].tolist(), row[lo:hi].tolist(), strict=True):
-            if len(picked) == _SAMPLES:
-                break
-            picked.setdefault(t, r)
-        rows["sample_trace_ids"].append(list(picked.values()))
-    # Only the sampled rows' ids become Python strings (no copy of the column).
-    column = trace_ids.array
-    rows["sample_trace_ids"] = [
-        [str(column[r]) for r in picked] for picked in rows["sample_trace_ids"]
-    ]
-    head = group[starts]
-    kinds = head % len(EDGE_KINDS)
-    pair = head // len(EDGE_KINDS)
-    caller, callee = pair // size, pair % size
-    frame = pd.DataFrame(
-        {
-            "caller": pd.array([vocab[i] for i in caller], dtype="str"),
-            "callee": pd.array([vocab[i] for i in callee], dtype="str"),
-            "kind": pd.array([EDGE_KINDS[k] for k in kinds], dtype="str"),
-            "calls": (ends - starts).astype(np.int64),
-            "errors": np.add.reduceat(error.astype(np.int64), starts),
-            "p50_ms": np.asarray(rows["p50_ms"], dtype=np.float64),
-            "p95_ms": np.asarray(rows["p95_ms"], dtype=np.float64),
-            "first_seen": pd.to_datetime(first_seen, utc=True).as_unit("ns"),
-            "last_seen": pd.to_datetime(last_seen, utc=True).as_unit("ns"),
-            "sample_trace_ids": pd.Series(rows["sample_trace_ids"], dtype=object),
-            "callee_virtual": ~known[callee],
-            "formats": pd.array(
-                [_mask_names(int(m)) for m in np.bitwise_or.reduceat(mask, starts)], dtype="str"
-            ),
-        }
-    )
-    return _sorted(frame)
-
-
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values(["caller", "callee", "kind"], kind="stable").reset_index(drop=True)
+    del caller, callee, to_peer, start, times, dur, err, db, msg
+    return aggregate_calls(calls, list(vocab), known, spans["trace_id"]), stats
 
 
 def edges_from_spans(spans: pd.DataFrame) -> tuple[pd.DataFrame, PairingStats]:
@@ -423,80 +337,3 @@ def edges_from_spans(spans: pd.DataFrame) -> tuple[pd.DataFrame, PairingStats]:
     (1, {})
     """
     return pair_spans(spans)
-
-
-def edges_from_links(links: Iterable[tuple[str, str, int, int, str]]) -> pd.DataFrame:
-    """Aggregate dependency links ``(parent, child, calls, errors, format)`` into edges.
-
-    Links give ``rpc`` edges with calls and errors only: no latency, no times, no
-    trace ids, and ``callee_virtual`` False.
-    """
-    frame = pd.DataFrame(list(links), columns=["caller", "callee", "calls", "errors", "formats"])
-    if frame.empty:
-        return empty_edge_frame()
-    grouped = frame.groupby(["caller", "callee"], sort=True)
-    out = grouped[["calls", "errors"]].sum().reset_index()
-    formats = grouped["formats"].agg(lambda s: ",".join(sorted(set(s))))
-    n = len(out)
-    return _typed(
-        pd.DataFrame(
-            {
-                "caller": out["caller"],
-                "callee": out["callee"],
-                "kind": ["rpc"] * n,
-                "calls": out["calls"],
-                "errors": out["errors"],
-                "p50_ms": np.full(n, np.nan),
-                "p95_ms": np.full(n, np.nan),
-                "first_seen": pd.NaT,
-                "last_seen": pd.NaT,
-                "sample_trace_ids": pd.Series([[] for _ in range(n)], dtype=object),
-                "callee_virtual": np.zeros(n, dtype=bool),
-                "formats": formats.to_numpy(),
-            }
-        )
-    )
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    dtype: Any
-    for name, dtype in EDGE_COLUMNS.items():
-        if dtype.startswith("datetime64"):
-            out[name] = pd.to_datetime(out[name], utc=True).astype(dtype)
-        elif dtype != "object":
-            out[name] = out[name].astype(dtype)
-    return out[list(EDGE_COLUMNS)]
-
-
-def merge_edges(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Merge edge tables: one row per (caller, callee, kind), counts summed.
-
-    Latency quantiles and sample trace ids come from the first table that has
-    them (merge span edges before link edges); times are the overall first and
-    last; ``callee_virtual`` holds only if every table says so; ``formats`` is
-    the union.
-    """
-    parts = [f for f in frames if not f.empty]
-    if not parts:
-        return empty_edge_frame()
-    if len(parts) == 1:
-        return _sorted(_typed(parts[0]))
-    both = pd.concat(parts, ignore_index=True)
-    grouped = both.groupby(["caller", "callee", "kind"], sort=True)
-    out = grouped.agg(
-        calls=("calls", "sum"),
-        errors=("errors", "sum"),
-        p50_ms=("p50_ms", "first"),
-        p95_ms=("p95_ms", "first"),
-        first_seen=("first_seen", "min"),
-        last_seen=("last_seen", "max"),
-        callee_virtual=("callee_virtual", "all"),
-    ).reset_index()
-    samples: pd.Series = grouped["sample_trace_ids"].agg(lambda s: next((v for v in s if v), []))
-    formats = grouped["formats"].agg(
-        lambda s: ",".join(sorted({f for v in s for f in str(v).split(",") if f}))
-    )
-    out["sample_trace_ids"] = samples.to_numpy()
-    out["formats"] = formats.to_numpy()
-    return _sorted(_typed(out))

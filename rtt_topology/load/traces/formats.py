@@ -1,31 +1,26 @@
-"""Recognise trace exports by content, and parse Jaeger, Zipkin v2 and dependency links.
+"""Recognise trace exports by content, dispatch them to their parser, and parse dependency links.
 
 The parsers are pure: they receive one parsed JSON document (a whole file, or one
 line of JSON Lines) and hand every span to a
 :class:`~rtt_topology.load.traces.records.SpanSink`. :func:`classify` recognises a
-document by its content; :func:`parse_document` dispatches it (OTLP to
-:mod:`rtt_topology.load.traces.otlp`). The rules each parser applies (ids,
+document by its content; :func:`parse_document` dispatches it (to
+:mod:`~rtt_topology.load.traces.jaeger`, :mod:`~rtt_topology.load.traces.zipkin`
+or :mod:`~rtt_topology.load.traces.otlp`). The rules each parser applies (ids,
 kinds, errors, peers) are listed in :mod:`rtt_topology.load.traces`.
 """
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Callable
 from typing import Any
 
+from rtt_topology.load.traces.jaeger import parse_jaeger
 from rtt_topology.load.traces.otlp import parse_otlp
-from rtt_topology.load.traces.records import (
-    BadRecord,
-    SpanSink,
-    micros,
-    normalize_id,
-    parent_id,
-    required_id,
-    text_value,
-)
+from rtt_topology.load.traces.records import BadRecord, SpanSink
+from rtt_topology.load.traces.zipkin import parse_zipkin
 
-__all__ = ["classify", "parse_document", "resolve"]
+__all__ = ["WRAPPER_DEPTH", "classify", "parse_document", "resolve", "wrapper_keys"]
 
 # --- detection ---------------------------------------------------------------------------
 
@@ -45,15 +40,30 @@ def _is_zipkin_span(item: object) -> bool:
 
 
 def _is_otlp(item: object) -> bool:
-    return isinstance(item, dict) and ("resourceSpans" in item or "resource_spans" in item)
+    return isinstance(item, dict) and (
+        "resourceSpans" in item or "resource_spans" in item or _is_tempo(item)
+    )
 
 
-def _classify_list(items: list[Any]) -> str | None:
+def _is_tempo(item: dict[str, Any]) -> bool:
+    """Tempo's ``/api/traces/<id>``: ``{"batches": [ResourceSpans...]}``."""
+    batches = item.get("batches")
+    if not isinstance(batches, list):
+        return False
+    return all(
+        isinstance(batch, dict)
+        and ("resource" in batch or "scopeSpans" in batch or "instrumentationLibrarySpans" in batch)
+        for batch in batches[:20]
+    )
+
+
+def _classify_list(items: list[Any], *, outer: bool = True) -> str | None:
     if not items:
         return "zipkin"
     for item in items[:20]:
         if isinstance(item, list):
-            inner = _classify_list(item)
+            # Zipkin's /api/v2/traces: arrays of spans in an array, one level only.
+            inner = _classify_list(item, outer=False) if outer else None
             return "zipkin" if inner == "zipkin" else None
         if _is_link(item):
             return "zipkin-deps"
@@ -82,11 +92,50 @@ def _classify_dict(doc: dict[str, Any]) -> str | None:
             return "jaeger-deps"
         if found == "jaeger":
             return "jaeger"
+    # The Jaeger UI keeps (and downloads) one trace as {"data": {trace}}.
+    if _is_jaeger_trace(data):
+        return "jaeger"
     return None
+
+
+def _direct(doc: object) -> str | None:
+    if isinstance(doc, list):
+        return _classify_list(doc)
+    if isinstance(doc, dict):
+        return _classify_dict(doc)
+    return None
+
+
+#: How many wrapper objects deep :func:`classify` looks for known data.
+WRAPPER_DEPTH = 1
+
+
+def _wrapped(doc: dict[str, Any], depth: int, path: str) -> list[tuple[str, str, object]]:
+    """Every ``(key path, format, value)`` found inside ``doc``, ``depth`` levels deep at most.
+
+    Empty lists are left out: they read as every format and as none.
+    """
+    found: list[tuple[str, str, object]] = []
+    for key, value in doc.items():
+        if not isinstance(value, dict | list) or value == []:
+            continue
+        where = f"{path}.{_key_text(key)}" if path else _key_text(key)
+        fmt = _direct(value)
+        if fmt is not None:
+            found.append((where, fmt, value))
+        elif depth > 1 and isinstance(value, dict):
+            found.extend(_wrapped(value, depth - 1, where))
+    return found
 
 
 def classify(doc: object) -> tuple[str, object] | None:
     """Recognise a trace export by its content.
+
+    The rule, in order: ``doc`` itself in a known shape; a wrapper object of one
+    key (``{"result": ...}``), unwrapped one level, whatever its value; else the
+    known data found inside wrapper objects (up to :data:`WRAPPER_DEPTH` levels,
+    empty lists left out), when it is found in exactly one place. Several places,
+    or none: no format (:func:`wrapper_keys` says what was found).
 
     Parameters
     ----------
@@ -97,8 +146,8 @@ def classify(doc: object) -> tuple[str, object] | None:
     -------
     tuple or None
         ``(format, payload)``: the format (one of :data:`TRACE_FORMATS`) and the
-        part of ``doc`` to parse (a wrapper object of one key is unwrapped, one
-        level deep); ``None`` when ``doc`` matches no format.
+        part of ``doc`` to parse; ``None`` when ``doc`` matches no format, or
+        holds known data in several places.
 
     Examples
     --------
@@ -106,22 +155,62 @@ def classify(doc: object) -> tuple[str, object] | None:
     'jaeger-deps'
     >>> classify({"result": [{"traceId": "1", "id": "2"}]})
     ('zipkin', [{'traceId': '1', 'id': '2'}])
+    >>> classify({"status": "complete", "trace": {"resourceSpans": []}})
+    ('otlp', {'resourceSpans': []})
     >>> classify({"site": "auth"}) is None
     True
     """
-    for depth in (0, 1):
-        fmt: str | None = None
-        if isinstance(doc, list):
-            fmt = _classify_list(doc)
-        elif isinstance(doc, dict):
-            fmt = _classify_dict(doc)
+    fmt = _direct(doc)
+    if fmt is not None:
+        return fmt, doc
+    if not isinstance(doc, dict):
+        return None
+    if len(doc) == 1:
+        inner = next(iter(doc.values()))
+        fmt = _direct(inner)
         if fmt is not None:
-            return fmt, doc
-        if depth == 0 and isinstance(doc, dict) and len(doc) == 1:
-            doc = next(iter(doc.values()))
-        else:
-            break
+            return fmt, inner
+    found = _wrapped(doc, WRAPPER_DEPTH, "")
+    if len(found) == 1:
+        return found[0][1], found[0][2]
     return None
+
+
+def _key_text(key: str) -> str:
+    """Return a key as errors show it: itself when short and printable, else quoted and cut."""
+    if key and key.isprintable() and len(key) <= 40 and "," not in key:
+        return key
+    return json.dumps(key[:40]) + ("..." if len(key) > 40 else "")
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def wrapper_keys(doc: object) -> str:
+    """Say what an unrecognised document holds, for the error: its keys, or its known parts.
+
+    Examples
+    --------
+    >>> wrapper_keys({"a": [{"traceId": "1", "id": "2"}], "b": {"resourceSpans": []}})
+    'known data in several places (a: zipkin, b: otlp): keep one'
+    >>> wrapper_keys({"site": "auth", "ts": 1})
+    'found keys: site, ts'
+    """
+    if isinstance(doc, list):
+        return f"found a list whose first item is {_json_type(doc[0])}" if doc else ""
+    if not isinstance(doc, dict):
+        return f"found {_json_type(doc)}"
+    found = _wrapped(doc, WRAPPER_DEPTH, "")
+    if len(found) > 1:
+        places = ", ".join(f"{where}: {fmt}" for where, fmt, _ in found[:10])
+        return f"known data in several places ({places}): keep one"
+    keys = [_key_text(key) for key in list(doc)[:20]]
+    more = ", ..." if len(doc) > 20 else ""
+    return "found keys: " + (", ".join(keys) + more if keys else "none (an empty object)")
 
 
 def _fits(fmt: str, doc: object) -> bool:
@@ -154,226 +243,6 @@ def resolve(doc: object, forced: str | None) -> tuple[str, object] | None:
 def parse_document(fmt: str, payload: object, sink: SpanSink) -> None:
     """Parse one document of format ``fmt`` (from :func:`classify`) into ``sink``."""
     _PARSERS[fmt](payload, sink)
-
-
-# --- Jaeger ------------------------------------------------------------------------------
-
-_KIND_NAMES = {
-    "server": "server",
-    "client": "client",
-    "producer": "producer",
-    "consumer": "consumer",
-    "internal": "internal",
-}
-_JAEGER_TAGS = frozenset(
-    {
-        "span.kind",
-        "error",
-        "otel.status_code",
-        "peer.service",
-        "server.address",
-        "net.peer.name",
-        "db.system",
-        "db.system.name",
-        "db.type",
-        "messaging.system",
-        "k8s.cluster.name",
-    }
-)
-
-
-def _jaeger_tags(tags: object, field: str) -> dict[str, Any]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, list):
-        raise BadRecord(field, "not a list")
-    found: dict[str, Any] = {}
-    for tag in tags:
-        if isinstance(tag, dict):
-            key = tag.get("key")
-            if key in _JAEGER_TAGS:
-                found[key] = tag.get("value")
-    return found
-
-
-def _jaeger_process(process: object) -> tuple[str, str | None]:
-    if not isinstance(process, dict):
-        raise BadRecord("processID", "no such process in the trace")
-    service = process.get("serviceName")
-    tags = _jaeger_tags(process.get("tags"), "process.tags")
-    return (service if isinstance(service, str) else ""), text_value(tags.get("k8s.cluster.name"))
-
-
-def _jaeger_parent(span: dict[str, Any], trace_id: str) -> str | None:
-    refs = span.get("references")
-    if refs:
-        if not isinstance(refs, list):
-            raise BadRecord("references", "not a list")
-        child_of = follows = None
-        for ref in refs:
-            if not isinstance(ref, dict):
-                raise BadRecord("references", "not an object")
-            ref_trace = ref.get("traceID")
-            # A reference into another trace is a link, not a parent.
-            if ref_trace is not None and normalize_id(ref_trace) != trace_id:
-                continue
-            kind = ref.get("refType", "CHILD_OF")
-            if kind == "CHILD_OF" and child_of is None:
-                child_of = ref.get("spanID")
-            elif kind == "FOLLOWS_FROM" and follows is None:
-                follows = ref.get("spanID")
-        parent = child_of if child_of is not None else follows
-        if parent is not None:
-            return parent_id(parent, "references.spanID")
-    return parent_id(span.get("parentSpanID"), "parentSpanID")
-
-
-def _jaeger_span(
-    span: object,
-    trace_id: object,
-    processes: dict[str, Any],
-    cache: dict[str, tuple[str, str | None]],
-    sink: SpanSink,
-) -> None:
-    if not isinstance(span, dict):
-        raise BadRecord(None, "span is not an object")
-    tid = required_id(span.get("traceID", trace_id), "traceID")
-    sid = required_id(span.get("spanID"), "spanID")
-    parent = _jaeger_parent(span, tid)
-    if "process" in span:
-        service, cluster = _jaeger_process(span["process"])
-    else:
-        pid = span.get("processID")
-        if not isinstance(pid, str) or pid not in processes:
-            raise BadRecord("processID", "no such process in the trace")
-        if pid not in cache:
-            cache[pid] = _jaeger_process(processes[pid])
-        service, cluster = cache[pid]
-    start = micros(span.get("startTime"), "startTime")
-    duration = micros(span.get("duration"), "duration")
-    tags = _jaeger_tags(span.get("tags"), "tags")
-    kind_tag = tags.get("span.kind")
-    kind = _KIND_NAMES.get(kind_tag.lower(), "unspecified") if isinstance(kind_tag, str) else None
-    error = tags.get("error")
-    is_error = error is True or (isinstance(error, str) and error.lower() == "true")
-    status = tags.get("otel.status_code")
-    is_error = is_error or (isinstance(status, str) and status.upper() == "ERROR")
-    name = span.get("operationName")
-    sink.add(
-        tid,
-        sid,
-        parent,
-        service,
-        name if isinstance(name, str) else "",
-        kind or "unspecified",
-        start * 1000 if start else None,
-        math.nan if duration is None else duration / 1000,
-        is_error,
-        text_value(tags.get("peer.service"))
-        or text_value(tags.get("server.address"))
-        or text_value(tags.get("net.peer.name")),
-        text_value(tags.get("db.system"))
-        or text_value(tags.get("db.system.name"))
-        or text_value(tags.get("db.type")),
-        text_value(tags.get("messaging.system")),
-        cluster,
-        "jaeger",
-    )
-
-
-def _parse_jaeger(payload: object, sink: SpanSink) -> None:
-    traces: object = payload
-    if isinstance(payload, dict):
-        traces = payload.get("data", [payload])
-    if not isinstance(traces, list):
-        sink.reject("data", "not a list of traces", payload)
-        return
-    for trace in traces:
-        if not isinstance(trace, dict):
-            sink.reject(None, "trace is not an object", trace)
-            continue
-        spans = trace.get("spans")
-        if not isinstance(spans, list):
-            sink.reject("spans", "not a list", trace)
-            continue
-        processes = trace.get("processes")
-        if not isinstance(processes, dict):
-            processes = {}
-        cache: dict[str, tuple[str, str | None]] = {}
-        for span in spans:
-            try:
-                _jaeger_span(span, trace.get("traceID"), processes, cache, sink)
-            except BadRecord as bad:
-                sink.reject(bad.field, bad.reason, span)
-
-
-# --- Zipkin ------------------------------------------------------------------------------
-
-
-def _endpoint_service(span: dict[str, Any], key: str) -> str | None:
-    endpoint = span.get(key)
-    if endpoint is None:
-        return None
-    if not isinstance(endpoint, dict):
-        raise BadRecord(key, "not an object")
-    name = endpoint.get("serviceName")
-    return name if isinstance(name, str) and name else None
-
-
-def _zipkin_span(span: object, sink: SpanSink) -> None:
-    if not isinstance(span, dict):
-        raise BadRecord(None, "span is not an object")
-    tid = required_id(span.get("traceId"), "traceId")
-    sid = required_id(span.get("id"), "id")
-    parent = parent_id(span.get("parentId"), "parentId")
-    local = _endpoint_service(span, "localEndpoint")
-    remote = _endpoint_service(span, "remoteEndpoint")
-    start = micros(span.get("timestamp"), "timestamp")
-    duration = micros(span.get("duration"), "duration")
-    tags = span.get("tags")
-    if tags is None:
-        tags = {}
-    elif not isinstance(tags, dict):
-        raise BadRecord("tags", "not an object")
-    kind_value = span.get("kind")
-    if isinstance(kind_value, str):
-        kind = _KIND_NAMES.get(kind_value.lower(), "unspecified")
-    elif local and remote:
-        # Zipkin's DependencyLinker: no kind but both endpoints means a client span.
-        kind = "client"
-    else:
-        kind = "unspecified"
-    name = span.get("name")
-    sink.add(
-        tid,
-        sid,
-        parent,
-        local or "",
-        name if isinstance(name, str) else "",
-        kind,
-        start * 1000 if start else None,
-        math.nan if duration is None else duration / 1000,
-        "error" in tags,
-        text_value(tags.get("peer.service"))
-        or remote
-        or text_value(tags.get("server.address"))
-        or text_value(tags.get("net.peer.name")),
-        text_value(tags.get("db.system")) or text_value(tags.get("db.system.name")),
-        text_value(tags.get("messaging.system")),
-        text_value(tags.get("k8s.cluster.name")),
-        "zipkin",
-    )
-
-
-def _parse_zipkin(payload: object, sink: SpanSink) -> None:
-    items = payload if isinstance(payload, list) else [payload]
-    for item in items:
-        # /api/v2/traces: an array of traces, each an array of spans.
-        for span in item if isinstance(item, list) else [item]:
-            try:
-                _zipkin_span(span, sink)
-            except BadRecord as bad:
-                sink.reject(bad.field, bad.reason, span)
 
 
 # --- dependency links --------------------------------------------------------------------
@@ -419,8 +288,8 @@ def _links(fmt: str) -> Callable[[object, SpanSink], None]:
 
 
 _PARSERS: dict[str, Callable[[object, SpanSink], None]] = {
-    "jaeger": _parse_jaeger,
-    "zipkin": _parse_zipkin,
+    "jaeger": parse_jaeger,
+    "zipkin": parse_zipkin,
     "otlp": parse_otlp,
     "jaeger-deps": _links("jaeger-deps"),
     "zipkin-deps": _links("zipkin-deps"),

@@ -36,6 +36,10 @@ _OTLP_KINDS: dict[object, str] = {
     5: "consumer",
 }
 _OTLP_KINDS.update({f"SPAN_KIND_{v.upper()}": v for v in _OTLP_KINDS.values()})
+# Absent or null: the proto3 default, unspecified.
+_OTLP_KINDS[None] = "unspecified"
+# What a kind may be in JSON (a list or an object cannot even be looked up).
+_ENUM_TYPES = (int, float, str, type(None))
 _OTLP_ERROR = (2, "STATUS_CODE_ERROR")
 _OTLP_SPAN_ATTRS = frozenset(
     {
@@ -80,7 +84,7 @@ def _otlp_attrs(attrs: object, wanted: frozenset[str], names: dict[str, str]) ->
         for attr in attrs:
             if isinstance(attr, dict):
                 key = attr.get("key")
-                if key in wanted:
+                if type(key) is str and key in wanted:
                     text = _otlp_value(attr.get("value"), names)
                     if text is not None:
                         found[key] = text
@@ -109,7 +113,7 @@ def _otlp_span(
         duration = (end - start) / 1e6
     kind_value = span.get("kind")
     # Absent or null: the proto3 default, unspecified.
-    kind = _OTLP_KINDS.get(0 if kind_value is None else kind_value)
+    kind = _OTLP_KINDS.get(kind_value) if type(kind_value) in _ENUM_TYPES else None
     if kind is None or type(kind_value) is bool:
         raise BadRecord("kind", "not a SpanKind")
     status = span.get("status")
@@ -154,7 +158,7 @@ def _otlp_spans(
             tid, sid, parent = get("traceId"), get("spanId"), get("parentSpanId")
             start, end = get("startTimeUnixNano"), get("endTimeUnixNano")
             kind_value = get("kind")
-            kind = kinds.get(0 if kind_value is None else kind_value)
+            kind = kinds.get(kind_value) if type(kind_value) in _ENUM_TYPES else None
             name = get("name")
             if (
                 type(tid) is str
@@ -181,7 +185,11 @@ def _otlp_spans(
                     attrs = get("attributes")
                     if attrs:
                         for attr in attrs:
-                            if type(attr) is dict and attr.get("key") in wanted:
+                            if (
+                                type(attr) is dict
+                                and type(attr.get("key")) is str
+                                and attr["key"] in wanted
+                            ):
                                 text = _otlp_value(attr.get("value"), names)
                                 if text is not None:
                                     found[attr["key"]] = text
@@ -220,10 +228,13 @@ def _parse_otlp_request(request: object, sink: SpanSink) -> None:
     if not isinstance(request, dict):
         sink.reject(None, "not an OTLP request object", request)
         return
-    names = _CAMEL if "resourceSpans" in request else _SNAKE
-    resource_spans = request.get(names["resourceSpans"])
+    names = _SNAKE if "resource_spans" in request else _CAMEL
+    key = names["resourceSpans"]
+    if key not in request and "batches" in request:
+        key = "batches"  # Tempo's /api/traces/<id>: the same ResourceSpans
+    resource_spans = request.get(key)
     if not isinstance(resource_spans, list):
-        sink.reject(names["resourceSpans"], "not a list", request)
+        sink.reject(key, "not a list", request)
         return
     for rs in resource_spans:
         if not isinstance(rs, dict):

@@ -1,28 +1,51 @@
 """Read distributed-trace exports into a span table and a service-to-service edge table.
 
-:func:`read_traces` reads Jaeger JSON, Zipkin v2 JSON, OTLP JSON (one request, or
-JSON Lines of requests as the Collector file exporter writes them) and the
-dependency links of Jaeger and Zipkin, recognising each file by its content. It
+:func:`read_traces` reads Jaeger JSON, Zipkin JSON (v2, and v1), OTLP JSON (one
+request, JSON Lines of requests as the Collector file exporter writes them, or a
+trace as Tempo's query API answers it) and the dependency links of Jaeger and
+Zipkin, recognising each file by its content. It
 returns the spans, the edges paired from them (plus the links), and a
 :class:`TraceReport` in which, per file, ``accepted + rejected == read``; records
 are spans (or links).
 
 Formats
 -------
-- **Jaeger** ``{"data": [trace, ...]}``, a bare trace ``{traceID, spans,
-  processes}`` or a list of traces. Times in microseconds; the service is the
-  process's ``serviceName``; the parent is the first ``CHILD_OF`` reference, else
-  the first ``FOLLOWS_FROM`` one, else ``parentSpanID``.
-- **Zipkin v2** an array of spans, or an array of arrays (``/api/v2/traces``).
+- **Jaeger** ``{"data": [trace, ...]}`` (the query API, with ``total``,
+  ``errors``...), one trace as the UI keeps and downloads it (``{"data":
+  trace}`` or a bare ``{traceID, spans, processes}``), or a list of traces; a
+  span's process is its ``processID`` in ``processes``, or inline (``process``).
+  Times in microseconds; the service is the process's ``serviceName``; the
+  parent is the first ``CHILD_OF`` reference, else the first ``FOLLOWS_FROM``
+  one, else ``parentSpanID``.
+- **Zipkin** v2: an array of spans, or an array of arrays (``/api/v2/traces``);
+  v1 spans (``annotations``, ``binaryAnnotations``) are turned into v2 spans
+  first (:func:`~rtt_topology.load.traces.zipkin.parse_zipkin`): a client part
+  and a server part of one v1 span are two spans sharing its id.
 - **OTLP JSON** ``{"resourceSpans": ...}`` (or the proto names ``resource_spans``,
-  ``trace_id``...), one per file or one per line; integer or ``SPAN_KIND_*`` /
-  ``STATUS_CODE_*`` enums; hex or base64 ids; nanoseconds as decimal strings.
+  ``trace_id``...), one per file or one per line (the Collector file exporter);
+  Tempo's ``/api/traces/<id>`` answer ``{"batches": [ResourceSpans...]}`` and its
+  v2 answer ``{"trace": {"resourceSpans": ...}, ...}``; spans under ``scopeSpans``
+  or the older ``instrumentationLibrarySpans``; integer or ``SPAN_KIND_*`` /
+  ``STATUS_CODE_*`` enums; hex (the OTLP JSON encoding) or base64 ids (protobuf
+  JSON, as Tempo writes them); nanoseconds as decimal strings.
 - **Dependency links** Jaeger ``{"data": [{parent, child, callCount}]}``, Zipkin
   ``[{parent, child, callCount, errorCount}]``: edges directly.
 
-A wrapper object of one key (``{"result": ...}``, ``{"traces": [...]}``) is
-unwrapped one level. A file that matches nothing is a
-:class:`~rtt_topology.errors.FormatError`.
+Wrapper objects are unwrapped one level: an object of one key (``{"result":
+...}``, ``{"traces": [...]}``) whatever its value, and an object of several keys
+when exactly one of its values is in a known shape (empty lists left out). A
+file that matches nothing, or holds known data in several places, is a
+:class:`~rtt_topology.errors.FormatError` that lists the keys it found.
+
+Nesting is bounded. A file read as one document is measured on its bytes first
+(:func:`~rtt_topology.load.traces.nesting.json_nesting`, a tenth to a quarter of
+the time parsing takes): nested deeper than
+:data:`~rtt_topology.load.documents.MAX_DEPTH` levels, it is a one-line
+:class:`~rtt_topology.errors.FormatError`. A JSON Lines line nested deeper than
+Python's JSON parser allows is a rejected record (lines are not measured one by
+one: that would cost more than parsing them); a rejected record nested deeper
+than ``MAX_DEPTH`` is shown as a short note, not dumped. The parsers walk records
+iteratively to a fixed depth, so deep values they do not read cost nothing more.
 
 A file whose first line is a whole JSON value followed by more lines is JSON
 Lines, and is streamed (gzip too) in blocks of 2 MB of lines: OTLP blocks go to
@@ -30,8 +53,10 @@ Arrow's JSON reader in two threads (:mod:`rtt_topology.load.traces.arrow`), othe
 blocks, and OTLP blocks the fast path declines, are parsed line by line
 (:mod:`rtt_topology.load.traces.otlp`, :mod:`rtt_topology.load.traces.formats`).
 Spans are kept as Arrow batches, so memory grows with the spans kept (a few
-hundred bytes each at the peak), not with the file. Any other file is one JSON
-document, read and parsed whole: its size bounds the memory needed.
+hundred bytes each at the peak), not with the file; one huge line is one block
+of its own, so it costs time and memory in proportion to its length (a rejected
+record keeps a truncated copy). Any other file is one JSON document, read and
+parsed whole: its size bounds the memory needed.
 
 The span table (:data:`SPAN_COLUMNS`)
 -------------------------------------
@@ -86,35 +111,46 @@ or ``end``, spans are restricted to ``start <= span start < end`` before pairing
 
 Pairing rules (:func:`edges_from_spans`)
 ----------------------------------------
-After Zipkin's ``DependencyLinker``, Jaeger's spark-dependencies and the
-OpenTelemetry Collector ``servicegraph`` connector, per trace:
+After Jaeger's dependency job (spark-dependencies), Zipkin's ``DependencyLinker``
+and the OpenTelemetry Collector ``servicegraph`` connector, per trace, in this
+order:
 
-1. The *callee side* of a call is a SERVER or CONSUMER span, or an ``internal`` /
-   ``unspecified`` span whose parent is in another service (Jaeger without
-   kinds). Its caller is the CLIENT/PRODUCER span of another service with the
-   same span id (Zipkin shared spans), else its parent span. A parent in
-   another service gives the edge ``parent.service -> span.service``; a parent in
-   the same service is counted in ``intra_service`` (so is every same-service
-   parent/child pair); a parent id not in the export is unpaired
-   ``"parent not in export"``; a span without a parent is a root (not an error).
-   When a parent id matches several spans (a shared id), the one in the child's
-   service wins, then the server side.
-2. A CLIENT/PRODUCER span that is no callee's caller (nor the parent of a SERVER
-   or CONSUMER span of its own service) goes to its ``peer``: the edge
-   ``span.service -> peer`` (a peer equal to its own service is intra-service);
-   without a peer it is unpaired ``"client without server or peer"`` (or
-   ``"producer without consumer or peer"``). A Jaeger ``internal``/``unspecified``
-   leaf span (no children) with a peer also goes to its peer.
-3. Kind: ``database`` when the calling span has ``db_system``; else ``messaging``
-   when the caller is a PRODUCER, the callee a CONSUMER, or either has
+1. **Callee side.** A span is the callee side of a call when its parent span is
+   in another service, *whatever its kind* (Jaeger's rule: a database or cache
+   instrumented as a service of its own shows as a CLIENT span directly under
+   its caller's SERVER span), and when it is a SERVER or CONSUMER span (which
+   may have a same-id caller). Its caller is the CLIENT/PRODUCER span of another
+   service with the same span id (Zipkin shared spans), else its parent span:
+   the edge ``caller.service -> span.service``. A parent in the same service is
+   counted in ``intra_service`` (so is every same-service parent/child pair); a
+   SERVER, CONSUMER, ``internal`` or ``unspecified`` span whose parent id is not
+   in the export is unpaired ``"parent not in export"``; a span without a parent
+   is a root (not an error). When a parent id matches several spans (a shared
+   id), the one in the child's service wins, then the server side.
+2. **No double counting.** A call is one callee-side span: a CLIENT span in A
+   whose child is a SERVER span in B is the one call A -> B (the client is that
+   call's caller, not a call of its own), and so is a Zipkin client/server pair
+   sharing one span id.
+3. **Peers.** A CLIENT/PRODUCER span that is no callee's caller (nor the parent
+   of a SERVER or CONSUMER span of its own service) goes to its ``peer``: the
+   edge ``span.service -> peer`` (a peer equal to its own service is
+   intra-service). Without a peer it is unpaired ``"client without server or
+   peer"`` (or ``"producer without consumer or peer"``), unless it is itself the
+   callee side of a call (rule 1). A Jaeger ``internal``/``unspecified`` leaf
+   span (no children) with a peer also goes to its peer.
+4. **Kind.** ``database`` when the calling span has ``db_system``, or the callee
+   side is a CLIENT/PRODUCER span with ``db_system``; else ``messaging`` when the
+   caller is a PRODUCER, the callee side a CONSUMER or a PRODUCER, or either has
    ``messaging_system``; else, for a call to a peer that is no span's service,
    ``virtual``; else ``rpc``.
-4. A call's latency is the callee span's duration when paired, else the client
-   span's; it failed when either side has ``error``; its time is the client or
-   producer span's start when there is one, else the callee span's.
-5. Spans with an empty service name are unpaired ``"empty service name"``; a
-   callee whose caller has one is unpaired ``"caller has empty service name"``.
-   Neither gives an edge.
+5. **Measures.** A call's latency is the callee span's duration when paired,
+   else the client span's; it failed when either side has ``error``; its time is
+   the caller span's start when the caller is a CLIENT/PRODUCER span, else the
+   callee span's.
+6. **Names.** Spans with an empty service name are unpaired ``"empty service
+   name"`` and give no edge and no node; a callee whose caller has one is
+   unpaired ``"caller has empty service name"``; a client whose only callee has
+   none goes to its peer (rule 3).
 
 The edge table (:data:`EDGE_COLUMNS`)
 -------------------------------------
@@ -149,32 +185,15 @@ Dependency links give ``rpc`` edges: calls = ``callCount``, errors = ``errorCoun
 
 from __future__ import annotations
 
-import json
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, NamedTuple
-
-import pandas as pd
-import pyarrow as pa
+from typing import Any
 
 from rtt_topology._progress import ProgressOption
 from rtt_topology._timestamps import aware_utc
-from rtt_topology.errors import FormatError, InputError, LoadError
-from rtt_topology.load.report import FileStats, LoadReport
-from rtt_topology.load.sources import (
-    Source,
-    SourceFile,
-    check_text,
-    gzip_errors,
-    open_binary,
-    read_each_file,
-    read_text,
-    sniff,
-)
-from rtt_topology.load.traces.arrow import otlp_block
+from rtt_topology.errors import InputError
+from rtt_topology.load.report import FileStats
+from rtt_topology.load.sources import Source, SourceFile, read_each_file
 from rtt_topology.load.traces.edges import (
     EDGE_COLUMNS,
     PairingStats,
@@ -183,8 +202,9 @@ from rtt_topology.load.traces.edges import (
     merge_edges,
     pair_spans,
 )
-from rtt_topology.load.traces.formats import parse_document, resolve
+from rtt_topology.load.traces.files import read_file
 from rtt_topology.load.traces.records import TRACE_FORMATS, SpanSink
+from rtt_topology.load.traces.results import TraceLoad, TraceReport
 from rtt_topology.load.traces.table import SPAN_COLUMNS, build_span_table
 
 __all__ = [
@@ -201,259 +221,6 @@ __all__ = [
 
 #: Suffixes picked up in directories (each may end in ``.gz``).
 TRACE_SUFFIXES = ("json", "jsonl", "ndjson")
-
-_EXPECTED = (
-    'not a trace export: expected Jaeger JSON ({"data": [traces]}), Zipkin v2 JSON '
-    '(an array of spans), OTLP JSON ({"resourceSpans": ...}, or JSON Lines of them) '
-    'or dependency links ([{"parent", "child", "callCount"}])'
-)
-#: Bytes of JSON Lines parsed at once (one Arrow block on the fast path).
-_BLOCK_BYTES = 1 << 21
-_WORKERS = 2
-
-
-@dataclass
-class TraceReport(LoadReport):
-    """What a trace load read, kept, rejected, collapsed and could not pair.
-
-    Records are spans (and dependency links); per file and in total
-    ``accepted + rejected == read``, and ``len(spans) == accepted - links -
-    duplicate_spans - out_of_window``.
-
-    Attributes
-    ----------
-    duplicate_spans
-        Spans seen again (overlapping exports, one trace in several files or
-        formats) and collapsed; also in ``duplicates`` and, per service,
-        ``duplicates_by_site``.
-    intra_service
-        Parent/child pairs inside one service: counted, kept out of the edges.
-    roots
-        Spans without a parent (entry points): not errors.
-    unpaired
-        Spans that could not be paired, by reason.
-    out_of_window
-        Spans and links dropped by ``start``/``end``.
-    links
-        Dependency links turned into edges (none when a window dropped them).
-    """
-
-    duplicate_spans: int = 0
-    intra_service: int = 0
-    roots: int = 0
-    unpaired: dict[str, int] = field(default_factory=dict)
-    out_of_window: int = 0
-    links: int = 0
-
-    def merge(self, other: LoadReport) -> None:
-        """Add another report's counts to this one."""
-        super().merge(other)
-        if isinstance(other, TraceReport):
-            self.duplicate_spans += other.duplicate_spans
-            self.intra_service += other.intra_service
-            self.roots += other.roots
-            self.out_of_window += other.out_of_window
-            self.links += other.links
-            for reason, n in other.unpaired.items():
-                self.unpaired[reason] = self.unpaired.get(reason, 0) + n
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the report as JSON-ready data, with the pairing counts."""
-        out = super().to_dict()
-        out.update(
-            duplicate_spans=self.duplicate_spans,
-            intra_service=self.intra_service,
-            roots=self.roots,
-            unpaired=dict(sorted(self.unpaired.items())),
-            out_of_window=self.out_of_window,
-            links=self.links,
-        )
-        return out
-
-    def summary(self) -> str:
-        """Return a few human-readable lines: totals, pairing, failures, top reasons."""
-        lines = super().summary().split("\n")
-        pairing = (
-            f"{self.roots} roots, {self.intra_service} intra-service pairs, "
-            f"{self.out_of_window} out of window"
-        )
-        if self.unpaired:
-            pairing += "; unpaired: " + ", ".join(
-                f"{n} {reason}" for reason, n in sorted(self.unpaired.items())
-            )
-        return "\n".join([lines[0], pairing, *lines[1:]])
-
-
-class TraceLoad(NamedTuple):
-    """What :func:`read_traces` returns: spans, edges and the account of the load."""
-
-    spans: pd.DataFrame
-    edges: pd.DataFrame
-    report: TraceReport
-
-
-def _parse_line(raw: bytes, lineno: int, forced: str | None, sink: SpanSink) -> str | None:
-    """Parse one JSON Lines line into ``sink``; return the format it held."""
-    sink.line = lineno
-    try:
-        doc = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        sink.reject(None, f"invalid UTF-8 (byte {exc.start})", raw.decode("utf-8", "replace"))
-        return None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        reason = "nesting too deep" if isinstance(exc, RecursionError) else exc.msg
-        sink.reject(None, f"invalid JSON: {reason}", raw.decode("utf-8", "replace").strip())
-        return None
-    found = resolve(doc, forced)
-    if found is None:
-        what = f"not {forced}" if forced else "not a trace export record"
-        sink.reject(None, what, doc)
-        return None
-    parse_document(found[0], found[1], sink)
-    return found[0]
-
-
-def _arrow_data(block: list[tuple[int, bytes]], forced: str | None) -> bytes | None:
-    """Return the block as one text for the Arrow fast path (``None``: it is not OTLP)."""
-    if forced not in (None, "otlp") or b"resourceSpans" not in block[0][1][:200]:
-        return None
-    if not all(raw.lstrip()[:1] == b"{" for _, raw in block):
-        return None
-    return b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for _, raw in block)
-
-
-def _read_lines(
-    stream: IO[bytes],
-    started: list[tuple[int, bytes]],
-    forced: str | None,
-    sink: SpanSink,
-    advance: Callable[[int], None],
-) -> tuple[set[str], int]:
-    """Parse the lines already read (``(lineno, text)``), then stream the rest in blocks.
-
-    OTLP blocks are parsed by Arrow in two worker threads (Arrow releases the
-    GIL); results are taken in file order, and a block Arrow cannot take is
-    parsed line by line in this thread.
-    """
-    found: set[str] = set()
-    blank = 0
-    pending: deque[tuple[list[tuple[int, bytes]], Future[pa.RecordBatch | None] | None, int]]
-    pending = deque()
-
-    def finish_one() -> None:
-        block, future, size = pending.popleft()
-        batch = None if future is None else future.result()
-        if batch is not None:
-            sink.add_batch(batch)
-            found.add("otlp")
-        else:
-            for lineno, raw in block:
-                fmt = _parse_line(raw, lineno, forced, sink)
-                if fmt:
-                    found.add(fmt)
-        advance(size)
-
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-
-        def submit(block: list[tuple[int, bytes]], size: int) -> None:
-            data = _arrow_data(block, forced)
-            future = None if data is None else pool.submit(otlp_block, data, len(block))
-            pending.append((block, future, size))
-            while len(pending) > _WORKERS:
-                finish_one()
-
-        block = list(started)
-        size = sum(len(raw) for _, raw in block)
-        lineno = block[-1][0] if block else 0
-        for raw in stream:
-            lineno += 1
-            size += len(raw)
-            if not raw.strip():
-                blank += 1
-                continue
-            block.append((lineno, raw))
-            if size >= _BLOCK_BYTES:
-                submit(block, size)
-                block, size = [], 0
-        if block:
-            submit(block, size)
-        else:
-            advance(size)
-        while pending:
-            finish_one()
-    return found, blank
-
-
-def _next_value(stream: IO[bytes], lineno: int) -> tuple[int, bytes, int]:
-    """Read up to the next non-blank line: ``(its number, its text, blank lines)``."""
-    blank = 0
-    for raw in stream:
-        lineno += 1
-        if raw.strip():
-            return lineno, raw, blank
-        blank += 1
-    return lineno, b"", blank
-
-
-def _parse_whole(file: SourceFile, doc: Any, forced: str | None, sink: SpanSink) -> str:
-    """Parse one JSON document (``None``: read and parse the file first)."""
-    if doc is None:
-        text = read_text(file)
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FormatError(
-                file.path, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-            ) from exc
-        except RecursionError as exc:
-            raise FormatError(file.path, "not valid JSON: nesting too deep") from exc
-    result = resolve(doc, forced)
-    if result is None:
-        raise FormatError(file.path, (f"not {forced}: " if forced else "") + _EXPECTED)
-    parse_document(result[0], result[1], sink)
-    return result[0]
-
-
-def _read_file(
-    file: SourceFile, forced: str | None, sink: SpanSink, advance: Callable[[int], None]
-) -> tuple[str, int]:
-    """Read one file into ``sink``; return its format label and its blank lines.
-
-    A first line holding a whole JSON value followed by more lines makes the
-    file JSON Lines, streamed; anything else is one document, parsed whole.
-    """
-    head = sniff(file)
-    check_text(file, head)
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
-        raise FormatError(file.path, _EXPECTED)
-    doc: Any = None
-    found: set[str] = set()
-    blank = 0
-    try:
-        with open_binary(file) as stream:
-            first_no, first, skipped = _next_value(stream, 0)
-            try:
-                doc = json.loads(first)
-            except (ValueError, RecursionError):
-                doc = None  # the first line is not a whole value: one JSON document
-            else:
-                second_no, second, more = _next_value(stream, first_no)
-                if second:
-                    started = [(first_no, first), (second_no, second)]
-                    doc = None
-                    found, rest = _read_lines(stream, started, forced, sink, advance)
-                    blank = skipped + more + rest
-                    if not found:
-                        raise FormatError(
-                            file.path, "no line is a trace export record: " + _EXPECTED
-                        )
-    except gzip_errors() as exc:
-        raise LoadError(file.path, f"damaged or truncated gzip data ({exc})") from exc
-    if not found:
-        found = {_parse_whole(file, doc, forced, sink)}
-    sink.flush()
-    label = ",".join(sorted(found))
-    return (f"{label}+gzip" if file.gzip else label), blank
 
 
 def read_traces(
@@ -538,7 +305,7 @@ def read_traces(
 
     def read(file: SourceFile, on_bytes: Callable[[int], None]) -> None:
         sink = SpanSink(str(file.path))
-        label, blank = _read_file(file, format, sink, on_bytes)
+        label, blank = read_file(file, format, sink, on_bytes)
         rejected = len(sink.rejects)
         report.add_file(
             FileStats(

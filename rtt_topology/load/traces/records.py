@@ -18,11 +18,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from rtt_topology.load.documents import MAX_DEPTH, nesting_depth
 from rtt_topology.load.report import Reject, truncate_raw
 
 __all__ = [
     "FORMAT_BITS",
     "HEX_ID",
+    "KIND_NAMES",
     "LINK_FORMATS",
     "MAX_NS",
     "SPAN_FIELDS",
@@ -44,6 +46,14 @@ SPAN_FORMATS = ("jaeger", "zipkin", "otlp")
 LINK_FORMATS = ("jaeger-deps", "zipkin-deps")
 #: Every format a file may hold (the values of ``read_traces(format=...)``).
 TRACE_FORMATS = SPAN_FORMATS + LINK_FORMATS
+#: Span kinds as the formats spell them (lower-cased), to the span table's names.
+KIND_NAMES = {
+    "server": "server",
+    "client": "client",
+    "producer": "producer",
+    "consumer": "consumer",
+    "internal": "internal",
+}
 #: A bit per span format, to remember every format in which a span was seen.
 FORMAT_BITS = {"jaeger": 1, "zipkin": 2, "otlp": 4}
 
@@ -194,6 +204,9 @@ def text_value(value: object) -> str | None:
 
 
 def _raw(record: object) -> str:
+    # Deep nesting would exhaust the stack in json.dumps (and repr): say so instead.
+    if nesting_depth(record) > MAX_DEPTH:
+        return f"(a value nested deeper than {MAX_DEPTH} levels)"
     try:
         text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError):

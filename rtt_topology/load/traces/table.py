@@ -165,6 +165,17 @@ def _in_window(
     return keep
 
 
+def _set_rows(frame: pd.DataFrame, name: str, rows: npt.NDArray[np.intp], values: Any) -> None:
+    """Set ``frame[name]`` at the positions ``rows``, on a copy of the column.
+
+    The columns come from Arrow buffers, which numpy sees as read-only, and pandas
+    writes into an unshared column in place: so the column is copied, then replaced.
+    """
+    column = frame[name].copy(deep=True)
+    column.iloc[rows] = values
+    frame[name] = column
+
+
 def _collapse_same(
     frame: pd.DataFrame, masks: npt.NDArray[np.uint8], keys: SpanKeys
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
@@ -191,12 +202,11 @@ def _collapse_same(
     starts = np.flatnonzero(np.r_[True, composite[1:] != composite[:-1]])
     keep = rows[starts]
     first = frame[_FILL_FIRST].iloc[rows].groupby(composite, sort=True).first()
-    index = frame.index[keep]
-    frame.loc[index, "kind"] = [_KIND_NAMES[k] for k in kind[starts]]
+    _set_rows(frame, "kind", keep, [_KIND_NAMES[k] for k in kind[starts]])
     for name in _FILL_FIRST:
-        frame.loc[index, name] = first[name].array
+        _set_rows(frame, name, keep, first[name].array)
     errors = np.logical_or.reduceat(frame["error"].to_numpy(dtype=bool)[rows], starts)
-    frame.loc[index, "error"] = errors
+    _set_rows(frame, "error", keep, errors)
     masks = masks.copy()
     masks[keep] = np.bitwise_or.reduceat(masks[rows], starts)
     drop[rows] = True
@@ -255,9 +265,7 @@ def _reattach_shared(
     moved = children.merge(match[["key", "v", "own"]], on=["key", "v"])
     if not moved.empty:
         span_ids = frame["span_id"].to_numpy()
-        frame.loc[frame.index[moved["child"].to_numpy()], "parent_id"] = span_ids[
-            moved["own"].to_numpy()
-        ]
+        _set_rows(frame, "parent_id", moved["child"].to_numpy(), span_ids[moved["own"].to_numpy()])
     drop[shared_rows] = True
     return masks, drop
 

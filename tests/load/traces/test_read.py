@@ -27,7 +27,7 @@ from rtt_topology.load.traces import (
     edges_from_spans,
     read_traces,
 )
-from rtt_topology.load.traces import read as traces_module
+from rtt_topology.load.traces import files as traces_module
 from rtt_topology.load.traces.arrow import otlp_block
 from rtt_topology.load.traces.formats import classify
 from rtt_topology.load.traces.otlp import parse_otlp
@@ -228,7 +228,10 @@ def test_classify_documents() -> None:
     assert classify({"resource_spans": []})[0] == "otlp"  # type: ignore[index]
     assert classify({"traceID": "1", "spans": [], "processes": {}})[0] == "jaeger"  # type: ignore[index]
     assert classify({"a": {"b": {"data": []}}}) is None  # one level only
-    assert classify({"a": 1, "b": {"data": []}}) is None  # only a single-key wrapper
+    # Known data in exactly one place of a wrapper is unwrapped, in several is not.
+    assert classify({"a": 1, "b": {"data": []}}) == ("jaeger", {"data": []})
+    two = {"a": {"resourceSpans": []}, "b": [{"traceId": "1", "id": "2"}]}
+    assert classify(two) is None
     assert classify("text") is None
 
 

@@ -1,0 +1,207 @@
+"""Turn liveness, restarts and cadence into incidents: gaps, storms, outages and stops."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from rtt_topology.incidents.rows import (
+    callers_of,
+    chains,
+    duration_text,
+    name_list,
+    records,
+    row,
+    when,
+)
+
+if TYPE_CHECKING:
+    from rtt_topology.schemas import Profile
+
+__all__ = ["gap_incidents", "liveness_incidents"]
+
+
+def gap_incidents(gaps: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return one ``collector_gap`` row per gap of a collector gaps table.
+
+    ``gaps`` is :func:`~rtt_topology.analysis.liveness.collector_gaps`'s table.
+
+    Examples
+    --------
+    >>> from rtt_topology.analysis.liveness import GAP_COLUMNS
+    >>> gap_incidents(pd.DataFrame(columns=list(GAP_COLUMNS)))
+    []
+    """
+    out = []
+    for gap in records(gaps):
+        what = "collector file" if gap.grouping == "source" else "cluster"
+        out.append(
+            row(
+                "collector_gap",
+                list(gap.sites),
+                gap.start,
+                gap.end,
+                f"{gap.services} of {gap.active} services of {what} {gap.group} went silent "
+                f"together from {when(gap.start)} until {when(gap.end)} "
+                f"({duration_text(gap.duration_s)}) and came back together: "
+                f"{name_list(gap.sites)}; their collector, not the services, went quiet",
+                duration_s=gap.duration_s,
+            )
+        )
+    return out
+
+
+def liveness_incidents(
+    beacons: pd.DataFrame,
+    profiles: Mapping[str, Profile] | None,
+    G: nx.DiGraph[str] | None,
+    *,
+    start: Any,
+    end: Any,
+    min_outage_s: float,
+    min_stop_s: float,
+    flapping_restarts: int,
+    flapping_window_s: float,
+) -> list[dict[str, Any]]:
+    """Return the incidents of the beacons' liveness (kinds in :mod:`rtt_topology.incidents.find`).
+
+    Collector gaps come first and take their members' silences; restart storms
+    and cadence changes absorb the crash silences they explain; the crash
+    silences left are outages or, chained, intermittent services; long planned
+    stops follow.
+    """
+    from rtt_topology.aggregate.history import restarts
+    from rtt_topology.analysis.cadence import cadence_changes
+    from rtt_topology.analysis.liveness import collector_gaps, downtime
+
+    rows: list[dict[str, Any]] = gap_incidents(
+        collector_gaps(beacons, profiles, start=start, end=end)
+    )
+    quiet = downtime(
+        beacons, profiles, start=start, end=end,
+        flapping_restarts=flapping_restarts, flapping_window_s=flapping_window_s,
+    )  # fmt: skip
+    crash = quiet[quiet["kind"] == "crash"].copy()
+    crash["until"] = crash["end"].fillna(crash["start"] + pd.to_timedelta(crash["duration_s"], "s"))
+    crash = crash.sort_values(["site", "start"], kind="stable")
+    absorbed = np.zeros(len(crash), bool)
+
+    # Restart storms: chains of restarts.
+    again = restarts(beacons)
+    if start is not None:
+        again = again[again["ts"] >= pd.Timestamp(start)]
+    if end is not None:
+        again = again[again["ts"] < pd.Timestamp(end)]
+    again = again.sort_values(["site", "ts"], kind="stable")
+    again["chain"] = chains(again, "ts", "ts", flapping_window_s)
+    crash_site = crash["site"].astype(str).to_numpy()
+    crash_start = crash["start"].to_numpy("datetime64[ns]")
+    for _, chain in again.groupby("chain", sort=False):
+        if len(chain) < flapping_restarts:
+            continue
+        site = str(chain["site"].iloc[0])
+        first, last = chain["ts"].iloc[0], chain["ts"].iloc[-1]
+        margin = pd.Timedelta(seconds=flapping_window_s)
+        inside = (
+            (crash_site == site)
+            & (crash_start >= (first - margin).to_datetime64())
+            & (crash_start <= (last + margin).to_datetime64())
+        )
+        absorbed |= inside
+        down_s = float(crash["duration_s"].to_numpy()[inside].sum())
+        callers = callers_of(G, site)
+        rows.append(
+            row(
+                "restart_storm",
+                [site],
+                first,
+                last,
+                f"{site} restarted {len(chain)} times between {when(first)} and "
+                f"{when(last)}, silent {duration_text(down_s)} in all",
+                impacted=callers,
+            )
+        )
+
+    # Cadence changes absorb the silences they cause.
+    changes = cadence_changes(beacons, profiles, start=start, end=end)
+    for change in records(changes):
+        site = str(change.site)
+        lo = change.start.to_datetime64()
+        hi = change.end if not pd.isna(change.end) else pd.Timestamp.max.tz_localize("UTC")
+        inside = (crash_site == site) & (crash_start >= lo) & (crash_start <= hi.to_datetime64())
+        missed = int(inside.sum())
+        absorbed |= inside
+        extra = f"; {missed} silences longer than the period follow from it" if missed else ""
+        rows.append(
+            row(
+                "cadence_change",
+                [site],
+                change.start,
+                change.end,
+                f"{site} beacons every {change.observed_s:.0f} s instead of "
+                f"{change.reference_s:.0f} s ({change.direction}, x{change.ratio:.2f}) "
+                f"from {when(change.start)}{extra}",
+            )
+        )
+
+    # What is left: outages and intermittent services.
+    rest = crash[~absorbed].copy()
+    rest["chain"] = chains(rest, "start", "until", flapping_window_s)
+    for _, chain in rest.groupby("chain", sort=False):
+        site = str(chain["site"].iloc[0])
+        callers = callers_of(G, site)
+        impact = f"; callers: {name_list(callers)}" if callers else ""
+        if len(chain) >= 3:
+            total = float(chain["duration_s"].sum())
+            rows.append(
+                row(
+                    "intermittent",
+                    [site],
+                    chain["start"].iloc[0],
+                    chain["until"].iloc[-1],
+                    f"{site} went silent {len(chain)} times from {when(chain['start'].iloc[0])},"
+                    f" {duration_text(total)} in all{impact}",
+                    impacted=callers,
+                )
+            )
+            continue
+        for episode in records(chain):
+            if episode.duration_s < min_outage_s:
+                continue
+            ongoing = pd.isna(episode.end)
+            until = "and is still silent" if ongoing else f"until {when(episode.end)}"
+            rows.append(
+                row(
+                    "outage",
+                    [site],
+                    episode.start,
+                    episode.end,
+                    f"{site} stopped sending beacons after {when(episode.last_beacon)} "
+                    f"without a shutdown beacon; down {duration_text(episode.duration_s)} "
+                    f"{until}{impact}",
+                    impacted=callers,
+                    duration_s=episode.duration_s,
+                )
+            )
+
+    planned = quiet[(quiet["kind"] == "planned") & (quiet["duration_s"] >= min_stop_s)]
+    for stop in records(planned):
+        site = str(stop.site)
+        back = "not back yet" if pd.isna(stop.end) else f"back at {when(stop.end)}"
+        rows.append(
+            row(
+                "planned_stop",
+                [site],
+                stop.start,
+                stop.end,
+                f"{site} sent a shutdown beacon at {when(stop.start)} and stayed stopped "
+                f"{duration_text(stop.duration_s)}; {back}",
+                impacted=callers_of(G, site),
+                duration_s=stop.duration_s,
+            )
+        )
+    return rows
