@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         STATES,
         cadence_changes,
         change_points,
+        collector_gaps,
         detect_changes,
         downtime,
         drift_event_counts,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
         uptime,
     )
     from rtt_topology.columns import BEACON_COLUMNS, empty_beacon_frame, validate_beacon_frame
-    from rtt_topology.demo import generate_demo, write_scaled_beacons
+    from rtt_topology.demo import generate_demo, write_noisy_history, write_scaled_beacons
     from rtt_topology.diagnostics import (
         Decomposition,
         check_corridors,
@@ -129,6 +130,7 @@ _EXPORTS: dict[str, str] = {
     "empty_beacon_frame": "rtt_topology.columns",
     "validate_beacon_frame": "rtt_topology.columns",
     "generate_demo": "rtt_topology.demo",
+    "write_noisy_history": "rtt_topology.demo",
     "write_scaled_beacons": "rtt_topology.demo",
     "FormatError": "rtt_topology.errors",
     "InputError": "rtt_topology.errors",
@@ -153,6 +155,7 @@ _EXPORTS: dict[str, str] = {
     "write_graphml": "rtt_topology.graph",
     "write_node_link": "rtt_topology.graph",
     "STATES": "rtt_topology.analysis",
+    "collector_gaps": "rtt_topology.analysis",
     "downtime": "rtt_topology.analysis",
     "flips": "rtt_topology.analysis",
     "states": "rtt_topology.analysis",
@@ -273,6 +276,7 @@ __all__ = [
     "cadence_changes",
     "change_points",
     "check_corridors",
+    "collector_gaps",
     "corridor_payload",
     "create_profile",
     "create_session_id",
@@ -336,6 +340,7 @@ __all__ = [
     "write_dot",
     "write_graphml",
     "write_node_link",
+    "write_noisy_history",
     "write_scaled_beacons",
 ]
 

@@ -73,8 +73,16 @@ def liveness_incidents(
     and cadence changes absorb the crash silences they explain; the crash
     silences left are outages or, chained, intermittent services; long planned
     stops follow.
+
+    An outage or an intermittent service starts when the first missed heartbeat
+    was due, at ``last_beacon + period``: the process died after its last beacon
+    and before that moment, so the start is at most one period late (liveness
+    itself turns ``down`` only after the grace, at ``last_beacon + period +
+    grace``). Its ``duration_s`` runs from that start to the next beacon, or to
+    the window end while it goes on; ``min_outage_s`` is compared with the
+    ``down`` time, as before.
     """
-    from rtt_topology.aggregate.history import restarts
+    from rtt_topology.aggregate.history import periods, restarts
     from rtt_topology.analysis.cadence import cadence_changes
     from rtt_topology.analysis.liveness import collector_gaps, downtime
 
@@ -88,6 +96,12 @@ def liveness_incidents(
     crash = quiet[quiet["kind"] == "crash"].copy()
     crash["until"] = crash["end"].fillna(crash["start"] + pd.to_timedelta(crash["duration_s"], "s"))
     crash = crash.sort_values(["site", "start"], kind="stable")
+    period = periods(beacons, profiles)["period_s"]
+    due = crash["last_beacon"] + pd.to_timedelta(
+        crash["site"].astype(str).map(period).fillna(0.0).to_numpy(), "s"
+    )
+    # The first missed heartbeat, never after the down segment's own start.
+    crash["due"] = due.where(due < crash["start"], crash["start"])
     absorbed = np.zeros(len(crash), bool)
 
     # Restart storms: chains of restarts.
@@ -156,14 +170,14 @@ def liveness_incidents(
         callers = callers_of(G, site)
         impact = f"; callers: {name_list(callers)}" if callers else ""
         if len(chain) >= 3:
-            total = float(chain["duration_s"].sum())
+            total = float((chain["until"] - chain["due"]).dt.total_seconds().sum())
             rows.append(
                 row(
                     "intermittent",
                     [site],
-                    chain["start"].iloc[0],
+                    chain["due"].iloc[0],
                     chain["until"].iloc[-1],
-                    f"{site} went silent {len(chain)} times from {when(chain['start'].iloc[0])},"
+                    f"{site} went silent {len(chain)} times from {when(chain['due'].iloc[0])},"
                     f" {duration_text(total)} in all{impact}",
                     impacted=callers,
                 )
@@ -174,17 +188,18 @@ def liveness_incidents(
                 continue
             ongoing = pd.isna(episode.end)
             until = "and is still silent" if ongoing else f"until {when(episode.end)}"
+            silent_s = (episode.until - episode.due).total_seconds()
             rows.append(
                 row(
                     "outage",
                     [site],
-                    episode.start,
+                    episode.due,
                     episode.end,
                     f"{site} stopped sending beacons after {when(episode.last_beacon)} "
-                    f"without a shutdown beacon; down {duration_text(episode.duration_s)} "
-                    f"{until}{impact}",
+                    f"without a shutdown beacon; silent {duration_text(silent_s)} from "
+                    f"the heartbeat due at {when(episode.due)} {until}{impact}",
                     impacted=callers,
-                    duration_s=episode.duration_s,
+                    duration_s=silent_s,
                 )
             )
 

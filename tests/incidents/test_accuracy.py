@@ -18,7 +18,7 @@ from rtt_topology import read_beacons, read_profiles
 from rtt_topology.demo.accuracy import AccuracyScore, score_incidents
 from rtt_topology.demo.noisy import NoisyHistory, write_noisy_history
 from rtt_topology.graph import build_graph
-from rtt_topology.incidents import INCIDENT_KINDS, find_incidents
+from rtt_topology.incidents import find_incidents
 
 #: Small enough for a second; seed 11 puts the crash and the first hang late in their
 #: heartbeat intervals, where a start estimated two periods on is more than one off.
@@ -32,16 +32,6 @@ KINDS = (
     "structural_drift",
     "collector_gap",
     "quarantined_records",
-)
-LATE_START = pytest.mark.xfail(
-    strict=True,
-    reason="outage and intermittent incidents start where liveness turns down, at the last "
-    "beacon + period + grace (two periods by default): up to two periods after the crash",
-)
-NO_GAP_KIND = pytest.mark.xfail(
-    "collector_gap" not in INCIDENT_KINDS,
-    strict=True,
-    reason="collector_gap incidents not implemented yet",
 )
 
 
@@ -68,28 +58,18 @@ def _same_sites(truth_sites: list[str], sites: list[str]) -> bool:
     )
 
 
-def _marks(kind: str) -> Any:
-    if kind in ("outage", "intermittent"):
-        return pytest.param(kind, marks=LATE_START)
-    if kind == "collector_gap":
-        return pytest.param(kind, marks=NO_GAP_KIND)
-    return kind
-
-
 def test_the_history_has_every_kind(run: Run) -> None:
     assert sorted(run.history.truth["kind"]) == sorted(KINDS)
 
 
-@pytest.mark.parametrize(
-    "kind", [pytest.param(k, marks=NO_GAP_KIND) if k == "collector_gap" else k for k in KINDS]
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_injected_incident_is_found(run: Run, kind: str) -> None:
     [want] = run.history.truth[run.history.truth["kind"] == kind].to_dict("records")
     rows = run.incidents[run.incidents["kind"] == kind]
     assert rows["sites"].map(lambda sites: _same_sites(want["sites"], sites)).sum() == 1, kind
 
 
-@pytest.mark.parametrize("kind", [_marks(k) for k in KINDS])
+@pytest.mark.parametrize("kind", KINDS)
 def test_start_within_one_period(run: Run, kind: str) -> None:
     table = run.score.table.set_index("kind")
     assert table.loc[kind, "recall"] == 1.0, run.score.misses.to_dict("records")
@@ -121,7 +101,6 @@ def test_healthy_services_stay_out_of_every_incident(run: Run) -> None:
     assert set(roles["callers"]) <= set(outage["impacted"])
 
 
-@NO_GAP_KIND
 def test_collector_gap_is_one_incident(run: Run) -> None:
     members = set(run.history.roles["collector_gap"])
     gaps = run.incidents[run.incidents["kind"] == "collector_gap"]

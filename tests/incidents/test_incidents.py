@@ -133,7 +133,8 @@ def test_collector_gap_is_one_incident_and_the_lingering_service_an_outage(
     (site,) = crash["services"]
     [outage] = found(table, "outage", site).to_dict("records")
     last = pd.Timestamp(crash["details"]["last_beacon"])
-    assert outage["start"] == last + pd.Timedelta(seconds=2 * period[site])
+    # It starts when its first missed heartbeat was due.
+    assert outage["start"] == last + pd.Timedelta(seconds=period[site])
     assert outage["start"] < row["end"]
     assert outage["end"] == pd.Timestamp(crash["end"])
     assert f"after {last:%Y-%m-%d %H:%M:%S} UTC" in outage["summary"]
@@ -208,6 +209,6 @@ def test_collector_gap_row_and_the_outage_of_the_service_that_stayed_down() -> N
                                           pd.Timestamp("2026-01-19T10:30:00Z"))  # fmt: skip
     assert gap["summary"].startswith("4 of 5 services of collector file <records> went silent")
     assert outage["sites"] == ["db"]
-    # From its own last beacon (09:30 past) plus period and grace, to its return.
-    assert outage["start"] == pd.Timestamp("2026-01-19T10:10:30Z")
+    # From its own last beacon (09:30 past) plus one period, to its return.
+    assert outage["start"] == pd.Timestamp("2026-01-19T10:10:00Z")
     assert outage["end"] == pd.Timestamp("2026-01-19T10:50:00Z")
