@@ -169,11 +169,17 @@ def _otlp_edges(text: str) -> set[tuple[str, str]]:
 
 def test_exported_names() -> None:
     assert set(demo_pkg.__all__) == {
+        "AccuracyScore",
         "DemoManifest",
         "DemoScenario",
         "GroundTruth",
+        "NoisyHistory",
         "build_scenario",
+        "format_score",
         "generate_demo",
+        "read_truth",
+        "score_incidents",
+        "write_noisy_history",
         "write_scaled_beacons",
     }
 
