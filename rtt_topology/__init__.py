@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from rtt_topology._version import __version__
 
 if TYPE_CHECKING:
-    from rtt_topology.aggregate import event_counts, intervals, periods, restarts, service_summary
+    from rtt_topology.aggregate import (
+        clock_skew,
+        event_counts,
+        intervals,
+        periods,
+        restarts,
+        service_summary,
+    )
     from rtt_topology.analysis import (
         STATES,
         cadence_changes,
@@ -67,6 +74,7 @@ if TYPE_CHECKING:
         RequestTimeoutError,
         RttTopologyError,
         SourceNotFoundError,
+        StoreError,
         StrictLoadError,
     )
     from rtt_topology.graph import (
@@ -138,6 +146,7 @@ _EXPORTS: dict[str, str] = {
     "RecordError": "rtt_topology.errors",
     "RttTopologyError": "rtt_topology.errors",
     "SourceNotFoundError": "rtt_topology.errors",
+    "StoreError": "rtt_topology.errors",
     "StrictLoadError": "rtt_topology.errors",
     "build_graph": "rtt_topology.graph",
     "validate_graph": "rtt_topology.graph",
@@ -194,6 +203,7 @@ _EXPORTS: dict[str, str] = {
     "event_counts": "rtt_topology.aggregate",
     "intervals": "rtt_topology.aggregate",
     "service_summary": "rtt_topology.aggregate",
+    "clock_skew": "rtt_topology.aggregate",
     "BeaconLoad": "rtt_topology.load",
     "LoadReport": "rtt_topology.load",
     "ProfileLoad": "rtt_topology.load",
@@ -261,6 +271,7 @@ __all__ = [
     "RequestTimeoutError",
     "RttTopologyError",
     "SourceNotFoundError",
+    "StoreError",
     "StrictLoadError",
     "Structure",
     "TraceLoad",
@@ -276,6 +287,7 @@ __all__ = [
     "cadence_changes",
     "change_points",
     "check_corridors",
+    "clock_skew",
     "collector_gaps",
     "corridor_payload",
     "create_profile",

@@ -21,7 +21,16 @@ dom_nodes      Int64                   ``structure.dom_nodes``
 extra          string                  unknown keys as a JSON object, null when none
 source         category                the file the beacon came from
 line           int64                   its line (text formats) or 1-based position
+received_at    datetime64[ns, UTC]     when the server that stored the beacon accepted
+                                       it, in UTC (``received_at`` of a stored line,
+                                       same timestamp rules as ``ts``); NaT when the
+                                       source has none
 =============  ======================  ===============================================
+
+Every loader returns every column. ``received_at`` came last, and
+:func:`validate_beacon_frame` lets a table built by hand leave it out (it then
+reads as NaT everywhere: see :data:`OPTIONAL_COLUMNS`), so tables made for
+earlier versions keep working.
 
 String columns are categorical: a beacon history repeats a few names millions of
 times, and categories keep the table small and group-bys fast.
@@ -38,6 +47,7 @@ __all__ = [
     "BEACON_COLUMNS",
     "CATEGORY_COLUMNS",
     "COUNT_COLUMNS",
+    "OPTIONAL_COLUMNS",
     "empty_beacon_frame",
     "validate_beacon_frame",
 ]
@@ -60,11 +70,16 @@ def _dtypes() -> dict[str, object]:
     }
     dtypes.update(dict.fromkeys(COUNT_FIELDS, pd.Int64Dtype()))
     dtypes.update({"extra": pd.StringDtype("pyarrow"), "source": "category", "line": "int64"})
+    dtypes["received_at"] = pd.DatetimeTZDtype("ns", "UTC")
     return dtypes
 
 
 #: Column name to dtype, in table order.
 BEACON_COLUMNS: dict[str, object] = _dtypes()
+
+#: Contract columns a table built by hand may leave out; when present, their
+#: dtype is checked.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("received_at",)
 
 
 def empty_beacon_frame() -> pd.DataFrame:
@@ -96,7 +111,8 @@ def validate_beacon_frame(frame: pd.DataFrame) -> None:
     Raises
     ------
     InputError
-        Naming every missing column and every column of the wrong dtype.
+        Naming every missing column (except those of :data:`OPTIONAL_COLUMNS`)
+        and every column of the wrong dtype.
 
     Examples
     --------
@@ -109,7 +125,8 @@ def validate_beacon_frame(frame: pd.DataFrame) -> None:
     problems = []
     for name, dtype in BEACON_COLUMNS.items():
         if name not in frame.columns:
-            problems.append(f"missing column {name}")
+            if name not in OPTIONAL_COLUMNS:
+                problems.append(f"missing column {name}")
         elif frame[name].dtype != dtype and str(frame[name].dtype) != str(dtype):
             problems.append(f"column {name} has dtype {frame[name].dtype}, expected {dtype}")
     if problems:

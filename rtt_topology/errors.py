@@ -12,6 +12,8 @@ keeps working around our calls::
     │   └── StrictLoadError               strict load refused records or files
     ├── SourceNotFoundError (FileNotFoundError)
     │                                     a file, directory or glob matched nothing
+    ├── StoreError (OSError)              the server's store could not make a write durable,
+    │                                     or its directory is held by another server (path)
     └── ClientError                       talking to an RTT server failed (request, response,
         │                                 attempts)
         ├── ApiError                      an error status or {"error": ...} body (status_code,
@@ -46,6 +48,7 @@ __all__ = [
     "RequestTimeoutError",
     "RttTopologyError",
     "SourceNotFoundError",
+    "StoreError",
     "StrictLoadError",
 ]
 
@@ -148,6 +151,30 @@ class SourceNotFoundError(RttTopologyError, FileNotFoundError):
         self.path = str(source)
         self.reason = reason
         super().__init__(f"{source}: {reason}")
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+class StoreError(RttTopologyError, OSError):
+    """The server's store could not make a write durable, or could not open at all.
+
+    Raised for every request of a batch whose write or fsync failed (nothing of it
+    was acknowledged), for appends to a store that is closed, and when another
+    server holds the store's directory.
+
+    Parameters
+    ----------
+    path
+        The file or directory concerned (a segment, the store's directory).
+    reason
+        Why, in one line.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

@@ -30,8 +30,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
+    model_serializer,
 )
 
 from rtt_topology._timestamps import NAIVE_REASON, parse_ts_scalar
@@ -139,8 +141,15 @@ class Beacon(BaseModel):
     event: Annotated[str, Field(min_length=1)]
     ts: datetime
     structure: Structure | None = None
+    received_at: datetime | None = Field(
+        default=None,
+        description=(
+            "Set by the server that stored the beacon: its UTC clock at acceptance "
+            "(same timestamp rules as ts). A beacon posted with it is refused."
+        ),
+    )
 
-    @field_validator("ts", mode="before")
+    @field_validator("ts", "received_at", mode="before")
     @classmethod
     def _parse_ts(cls, value: Any, info: ValidationInfo) -> Any:
         assume_utc = bool(info.context and info.context.get("assume_utc"))
@@ -153,6 +162,14 @@ class Beacon(BaseModel):
                 return value.replace(tzinfo=UTC)
             return value.astimezone(UTC)
         return value
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_receipt(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A beacon as sent has no receipt time: dumping it gives the beacon as sent.
+        data = handler(self)
+        if self.received_at is None:
+            data.pop("received_at", None)
+        return data  # type: ignore[no-any-return]
 
 
 class Profile(BaseModel):

@@ -16,6 +16,7 @@ from rtt_topology.errors import InputError
 def test_contract_order() -> None:
     assert list(BEACON_COLUMNS) == [
         "site", "session", "event", "ts", "url", "title", *COUNT_COLUMNS, "extra", "source", "line",
+        "received_at",
     ]  # fmt: skip
     assert set(CATEGORY_COLUMNS) <= set(BEACON_COLUMNS)
 
@@ -36,3 +37,12 @@ def test_validation_names_every_problem() -> None:
     message = str(info.value)
     assert "column ts has dtype" in message
     assert "missing column line" in message
+
+
+def test_received_at_may_be_left_out_of_a_table_built_by_hand() -> None:
+    frame = empty_beacon_frame()
+    assert str(frame["received_at"].dtype) == "datetime64[ns, UTC]"
+    validate_beacon_frame(frame.drop(columns=["received_at"]))
+    frame["received_at"] = frame["received_at"].astype("str")
+    with pytest.raises(InputError, match="column received_at has dtype"):
+        validate_beacon_frame(frame)

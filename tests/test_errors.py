@@ -57,5 +57,5 @@ def test_exported_names() -> None:
     assert errors.__all__ == [
         "ApiError", "BadResponseError", "ClientError", "ConnectionFailedError", "FormatError",
         "InputError", "LoadError", "RecordError", "RequestTimeoutError", "RttTopologyError",
-        "SourceNotFoundError", "StrictLoadError",
+        "SourceNotFoundError", "StoreError", "StrictLoadError",
     ]  # fmt: skip

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from rtt_topology._memo import memoized
+from rtt_topology.aggregate.skew import skew_seconds
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
@@ -160,16 +161,22 @@ def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
         last_seen           last beacon (UTC)
         median_interval_s   median seconds between consecutive beacons, any
                             event (``NaN`` with a single beacon)
+        median_skew_s       median of ``ts - received_at`` in seconds over the
+                            beacons with a ``received_at`` (``NaN`` without
+                            any); the ``median_skew_s`` of
+                            :func:`~rtt_topology.aggregate.clock_skew`
         ==================  ================================================
 
     Examples
     --------
     >>> import pandas as pd
     >>> from rtt_topology.columns import empty_beacon_frame
-    >>> service_summary(empty_beacon_frame()).columns.tolist()
-    ['site', 'beacons', 'sessions', 'events', 'first_seen', 'last_seen', 'median_interval_s']
+    >>> service_summary(empty_beacon_frame()).columns.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['site', 'beacons', 'sessions', 'events', 'first_seen', 'last_seen', 'median_interval_s',
+     'median_skew_s']
     """
     gaps = intervals(beacons)
+    skew = skew_seconds(beacons)
     grouped = beacons.groupby("site", observed=True, sort=True)
     summary = pd.DataFrame(
         {
@@ -180,6 +187,7 @@ def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
             "median_interval_s": gaps.groupby("site", observed=True, sort=True)[
                 "interval_s"
             ].median(),
+            "median_skew_s": skew.groupby(beacons["site"], observed=True, sort=True).median(),
         }
     )
     pairs = event_pairs(beacons).reset_index(name="count")
@@ -201,11 +209,13 @@ def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
         "first_seen",
         "last_seen",
         "median_interval_s",
+        "median_skew_s",
     ]
     summary = summary[columns]
     summary["beacons"] = summary["beacons"].astype("int64")
     summary["sessions"] = summary["sessions"].astype("int64")
     summary["median_interval_s"] = summary["median_interval_s"].astype("float64")
+    summary["median_skew_s"] = summary["median_skew_s"].astype("float64")
     return summary
 
 

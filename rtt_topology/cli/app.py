@@ -22,6 +22,7 @@ from rtt_topology.cli.load import summary
 from rtt_topology.cli.remote import send
 from rtt_topology.cli.report import report_command
 from rtt_topology.cli.sections import SectionedGroup
+from rtt_topology.cli.serve import serve_command
 from rtt_topology.errors import RttTopologyError
 
 __all__ = ["cli", "main"]
@@ -34,7 +35,7 @@ _SECTIONS: tuple[tuple[str, tuple[click.Command, ...]], ...] = (
     ("Analysis", (status, drift_command)),
     ("Diagnostics", (payload, check, diagnose)),
     ("Report", (report_command,)),
-    ("Remote", (send,)),
+    ("Remote", (send, serve_command)),
     ("Export", (metrics_command, grafana_dashboard)),
 )
 

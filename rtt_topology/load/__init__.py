@@ -22,11 +22,15 @@ from rtt_topology.load.traces import (
     edges_from_spans,
     read_traces,
 )
+from rtt_topology.load.wire import RECEIVED_AT, beacon_line, check_beacon, format_received_at
+from rtt_topology.load.wire_batch import BatchCheck, check_beacon_items, check_beacon_lines
 
 __all__ = [
     "BEACON_FORMATS",
     "EDGE_COLUMNS",
+    "RECEIVED_AT",
     "SPAN_COLUMNS",
+    "BatchCheck",
     "BeaconLoad",
     "FileFailure",
     "FileStats",
@@ -36,8 +40,13 @@ __all__ = [
     "Reject",
     "TraceLoad",
     "TraceReport",
+    "beacon_line",
     "beacons_from_records",
+    "check_beacon",
+    "check_beacon_items",
+    "check_beacon_lines",
     "edges_from_spans",
+    "format_received_at",
     "profiles_frame",
     "read_beacons",
     "read_profiles",

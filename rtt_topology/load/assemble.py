@@ -26,6 +26,7 @@ from rtt_topology.schemas import COUNT_FIELDS
 __all__ = ["Assembled", "BlockAccumulator"]
 
 _TEXT = ("site", "session", "event", "url", "title")
+_NAT = np.iinfo(np.int64).min
 
 
 @dataclass
@@ -52,6 +53,22 @@ def _nulls(column: pa.ChunkedArray) -> np.ndarray | None:
     if column.null_count == 0:
         return None
     return np.concatenate([np.asarray(chunk.is_null()) for chunk in column.chunks])
+
+
+def _instants(column: pa.ChunkedArray) -> np.ndarray:
+    """Return a nullable timestamp column as int64 nanoseconds, NaT's value for null."""
+    parts = []
+    for chunk in column.chunks:
+        if chunk.null_count == len(chunk):
+            parts.append(np.full(len(chunk), _NAT, dtype=np.int64))
+            continue
+        values = np.frombuffer(
+            chunk.buffers()[1], dtype=np.int64, count=len(chunk), offset=chunk.offset * 8
+        )
+        if chunk.null_count:
+            values = np.where(np.asarray(chunk.is_null()), _NAT, values)
+        parts.append(values)
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _sorted_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
@@ -189,6 +206,9 @@ class BlockAccumulator:
             later: dict[str, Future[np.ndarray | np.generic]] = {}
             for name in ("url", "title"):
                 later[name] = pool.submit(lambda name=name: _prepared(text[name].result()[0]))  # type: ignore[misc]
+            later["received_at"] = pool.submit(
+                lambda: _prepared(_instants(table.column("received_at")))
+            )
             later["line"] = pool.submit(lambda: _prepared(_values(table.column("line"), np.int64)))
             later["source"] = pool.submit(
                 lambda: _prepared(_values(table.column("source"), np.int32))
@@ -244,6 +264,8 @@ class BlockAccumulator:
             .to_pandas()
             .array
         )
+        received = np.ascontiguousarray(gathered["received_at"], dtype=np.int64)
+        data["received_at"] = pd.DatetimeIndex(received.view("M8[ns]")).tz_localize("UTC").array
         for name in COUNT_FIELDS:
             mask = gathered.get(f"{name}.null")
             if mask is None:

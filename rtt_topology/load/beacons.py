@@ -286,7 +286,8 @@ def read_beacons(
         Force one format for every file (``"jsonl"``, ``"json"``, ``"csv"``,
         ``"parquet"``, ``"log"``), e.g. for files without a suffix.
     assume_utc
-        Read timestamps without a UTC offset as UTC instead of rejecting them.
+        Read timestamps (``ts``, and ``received_at`` where a server stored one)
+        without a UTC offset as UTC instead of rejecting them.
     strict
         Raise :class:`~rtt_topology.errors.StrictLoadError` if any record is
         rejected or any file cannot be read, instead of reporting it.

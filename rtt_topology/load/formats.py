@@ -373,8 +373,8 @@ def parse_parquet_table(table: pa.Table, batch: RecordBatch, *, path: str) -> No
     """Feed a Parquet table of beacons to ``batch``; positions are 1-based row numbers.
 
     Columns may be flat, ``structure.``-prefixed, or a ``structure`` struct. ``ts``
-    may be text or an Arrow timestamp (with a time zone, or naive: then the naive
-    rule applies). Other columns are kept as unknown keys.
+    and ``received_at`` may be text or an Arrow timestamp (with a time zone, or
+    naive: then the naive rule applies). Other columns are kept as unknown keys.
 
     Raises
     ------
@@ -401,7 +401,9 @@ def parse_parquet_table(table: pa.Table, batch: RecordBatch, *, path: str) -> No
             columns[name], bad = _count_column(table, found[name], path)
             for row, reason in bad.items():
                 bad_rows.setdefault(row, (f"structure.{name}", reason))
-        elif name == "ts" and pa.types.is_timestamp(table.column(found[name]).type):
+        elif name in ("ts", "received_at") and pa.types.is_timestamp(
+            table.column(found[name]).type
+        ):
             columns[name] = table.column(found[name])
         else:
             columns[name] = _text_column(table, found[name], path)

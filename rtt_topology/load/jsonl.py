@@ -48,7 +48,7 @@ from rtt_topology.load.records import (
 from rtt_topology.load.report import Reject, truncate_raw
 from rtt_topology.schemas import COUNT_FIELDS
 
-__all__ = ["BLOCK_BYTES", "MAX_ARROW_BRACKETS", "JsonLinesReader"]
+__all__ = ["BLOCK_BYTES", "MAX_ARROW_BRACKETS", "BlockParser", "BlockResult", "JsonLinesReader"]
 
 #: Bytes read per block.
 BLOCK_BYTES = 16 << 20
@@ -69,6 +69,7 @@ _SCHEMA = pa.schema(
         ("event", pa.string()),
         ("ts", pa.string()),
         ("structure", _STRUCT),
+        ("received_at", pa.string()),
     ]
 )
 _PARSE = pj.ParseOptions(explicit_schema=_SCHEMA, unexpected_field_behavior="infer")
@@ -80,7 +81,7 @@ _IN_FLIGHT = 3
 
 
 @dataclass
-class _BlockResult:
+class BlockResult:
     """What one block gave; line numbers are relative to the block (first line is 1)."""
 
     tables: list[pa.Table] = field(default_factory=list)
@@ -92,15 +93,16 @@ class _BlockResult:
 
 
 @dataclass(frozen=True)
-class _BlockParser:
+class BlockParser:
     """Parse and validate one block of whole lines; safe to run in several threads."""
 
     assume_utc: bool
     prepare: Callable[[pa.Table], pa.Table]
     max_line: int
 
-    def run(self, data: memoryview) -> _BlockResult:
-        result = _BlockResult()
+    def run(self, data: memoryview) -> BlockResult:
+        """Return the tables and rejects of one block of whole lines."""
+        result = BlockResult()
         too_long, heavy = set_aside(data, max_line=self.max_line, max_brackets=MAX_ARROW_BRACKETS)
         objects, others, blank, physical = index_lines(data, 1)
         # Set-aside lines are blank now, but each is a record.
@@ -119,7 +121,7 @@ class _BlockParser:
             self._line_by_line(Lines(texts, numbers), result)
         return result
 
-    def _parse(self, lines: Lines, result: _BlockResult) -> None:
+    def _parse(self, lines: Lines, result: BlockResult) -> None:
         table = _arrow(lines)
         if table is not None:
             self._emit(table, lines, result)
@@ -132,7 +134,7 @@ class _BlockParser:
             if len(part):
                 self._parse(lines.subset(part), result)
 
-    def _line_by_line(self, lines: Lines, result: _BlockResult) -> None:
+    def _line_by_line(self, lines: Lines, result: BlockResult) -> None:
         rows = []
         kept = []
         result.slow_path += len(lines)
@@ -147,7 +149,7 @@ class _BlockParser:
         if rows:
             self._emit(raw_table(rows), lines.subset(np.array(kept, dtype=np.int64)), result)
 
-    def _emit(self, table: pa.Table, lines: Lines, result: _BlockResult) -> None:
+    def _emit(self, table: pa.Table, lines: Lines, result: BlockResult) -> None:
         """Validate a raw table whose row ``i`` came from line ``i`` of ``lines``."""
         valid, problems = validate_block(table, assume_utc=self.assume_utc)
         for position, field_name, reason in problems:
@@ -172,7 +174,7 @@ def _arrow(lines: Lines) -> pa.Table | None:
     if table.num_rows != len(lines) or not table.schema.equals(_SCHEMA):
         return None
     flat = table.flatten()
-    columns = {name: flat.column(name) for name in ("site", "session", "event", "ts")}
+    columns = {name: flat.column(name) for name in records.STRING_FIELDS}
     columns["url"] = flat.column("structure.url")
     columns["title"] = flat.column("structure.title")
     for name in COUNT_FIELDS:
@@ -221,8 +223,8 @@ class JsonLinesReader:
     ) -> None:
         """Read every line of ``stream``; ``on_bytes`` is told how many bytes each block had."""
         max_line = records.MAX_LINE_BYTES if self.max_line_bytes is None else self.max_line_bytes
-        parser = _BlockParser(self.assume_utc, self.prepare, max_line)
-        pending: deque[tuple[Future[_BlockResult], bytearray | None, int]] = deque()
+        parser = BlockParser(self.assume_utc, self.prepare, max_line)
+        pending: deque[tuple[Future[BlockResult], bytearray | None, int]] = deque()
         spare: list[bytearray] = []
         with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="rtt-jsonl") as pool:
             for buffer, length, head in read_blocks(
@@ -230,10 +232,10 @@ class JsonLinesReader:
             ):
                 if buffer is None:
                     # A line skipped as too long: one rejected record, in file order.
-                    future: Future[_BlockResult] = Future()
+                    future: Future[BlockResult] = Future()
                     reason = long_line_reason(length, max_line)
                     future.set_result(
-                        _BlockResult(rejects=[(1, None, reason, head)], read=1, lines=1)
+                        BlockResult(rejects=[(1, None, reason, head)], read=1, lines=1)
                     )
                 else:
                     future = pool.submit(parser.run, memoryview(buffer)[:length])
@@ -245,7 +247,7 @@ class JsonLinesReader:
 
     def _collect(
         self,
-        future: Future[_BlockResult],
+        future: Future[BlockResult],
         buffer: bytearray | None,
         size: int,
         spare: list[bytearray],

@@ -1,4 +1,10 @@
-"""Talking to RTT servers: the client (sync and async) and the heartbeat emitter."""
+"""Talking to RTT servers: the client (sync and async) and the heartbeat emitter.
+
+Two more parts are imported on their own, because they load the analysis stack that the
+client and the emitter never need: :mod:`rtt_topology.remote.server` (``rtt-topology
+serve``: ``create_app``, ``serve``, ``BeaconStore``, ``ProfileStore``) and
+:mod:`rtt_topology.remote.replay` (``replay_history``, ``replay_beacons``).
+"""
 
 from rtt_topology.remote.client import (
     BASE_URL_ENV,

@@ -17,7 +17,7 @@ GROUPS = {
     "Analysis": ["status", "drift"],
     "Diagnostics": ["payload", "check", "diagnose"],
     "Report": ["report"],
-    "Remote": ["send"],
+    "Remote": ["send", "serve"],
     "Export": ["metrics", "grafana-dashboard"],
 }
 

@@ -56,6 +56,8 @@ def beacons(draw: st.DrawFn) -> dict[str, object]:
             if draw(st.booleans()):
                 structure[name] = draw(st.integers(0, 5000))
         record["structure"] = structure
+    if draw(st.booleans()):
+        record["received_at"] = draw(TIMESTAMPS)
     return record
 
 
@@ -64,7 +66,7 @@ def mutated_line(draw: st.DrawFn) -> str:
     record = draw(beacons())
     kind = draw(st.integers(0, 9))
     if kind == 0:
-        key = draw(st.sampled_from(["site", "session", "event", "ts", "structure"]))
+        key = draw(st.sampled_from(["site", "session", "event", "ts", "structure", "received_at"]))
         record[key] = draw(JSON_VALUES)
     elif kind == 1 and isinstance(record.get("structure"), dict):
         key = draw(st.sampled_from(["url", "title", "nav_count", "dom_nodes", "other"]))
@@ -99,7 +101,12 @@ def expected_verdict(line: str) -> dict[str, object] | None:
         beacon = Beacon.model_validate(record)
     except (RecordError, ValidationError):
         return {}
-    return {"site": beacon.site, "event": beacon.event, "ts": pd.Timestamp(beacon.ts)}
+    return {
+        "site": beacon.site,
+        "event": beacon.event,
+        "ts": pd.Timestamp(beacon.ts),
+        "received_at": pd.Timestamp(beacon.received_at),
+    }
 
 
 @settings(
@@ -129,6 +136,10 @@ def test_columnar_reader_agrees_with_record_rules(
         want = records[row.line]
         assert (row.site, row.event) == (want["site"], want["event"])
         assert row.ts.floor("us") == want["ts"]
+        if pd.isna(want["received_at"]):
+            assert pd.isna(row.received_at)
+        else:
+            assert row.received_at.floor("us") == want["received_at"]
 
 
 # --------------------------------------------------------------------------- hostile lines

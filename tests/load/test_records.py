@@ -3,7 +3,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from rtt_topology.load.documents import MAX_DEPTH, nesting_depth
 from rtt_topology.load.records import (
     RAW_SCHEMA,
     RecordError,
@@ -26,7 +29,8 @@ def test_flatten_full_record() -> None:
     )
     assert row == {
         "site": "shop.example.com", "session": "s", "event": "page_load",
-        "ts": "2026-01-19T15:00:00Z", "url": "https://shop", "title": "Shop", "nav_count": 8,
+        "ts": "2026-01-19T15:00:00Z", "received_at": None, "url": "https://shop", "title": "Shop",
+        "nav_count": 8,
         "main_count": None, "form_count": None, "button_count": None, "dom_nodes": 9,
         "extra": None, "line": 3,
     }  # fmt: skip
@@ -96,3 +100,46 @@ def test_raw_table() -> None:
     table = raw_table(rows)
     assert table.schema == RAW_SCHEMA
     assert table.column("dom_nodes").to_pylist() == [3, 3]
+
+
+def _nested(depth: int, *, padding: int = 0) -> str:
+    """A JSON text nesting ``depth`` levels (objects and arrays alternating)."""
+    text = "1"
+    for level in range(depth):
+        text = f'{{"k": {text}}}' if level % 2 else f"[{text}]"
+    # Brackets inside strings count as opening brackets for the shortcut only.
+    return f'{{"pad": "{"[{" * padding}", "v": {text}}}' if padding else text
+
+
+@pytest.mark.parametrize("padding", [0, 40])
+@pytest.mark.parametrize("depth", [1, 2, 63, 64])
+def test_loads_strict_accepts_nesting_up_to_the_limit(depth: int, padding: int) -> None:
+    text = _nested(depth - 1 if padding else depth, padding=padding)
+    assert loads_strict(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("padding", [0, 40])
+def test_loads_strict_rejects_one_level_past_the_limit(padding: int) -> None:
+    text = _nested(64 if padding else 65, padding=padding)
+    with pytest.raises(RecordError, match="nesting deeper than 64 levels"):
+        loads_strict(text)
+
+
+@given(
+    st.recursive(
+        st.integers() | st.text(alphabet="[]{}ab", max_size=8),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(alphabet="{[k", max_size=3), children, max_size=3)
+        ),
+        max_leaves=90,
+    )
+)
+def test_loads_strict_depth_rule_matches_walking_the_value(value: object) -> None:
+    # The bracket count only decides whether to walk: the verdict is the walk's.
+    text = json.dumps(value)
+    if nesting_depth(value) > MAX_DEPTH:
+        with pytest.raises(RecordError, match="nesting deeper"):
+            loads_strict(text)
+    else:
+        assert loads_strict(text) == value
