@@ -22,7 +22,6 @@ __all__ = [
     "media_type_problem",
     "read_body",
     "receive_body",
-    "send_json",
     "send_ok",
 ]
 
@@ -63,13 +62,6 @@ def header(scope: Scope, name: bytes) -> str | None:
 
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-async def send_json(send: Send, body: bytes, status: int = 200) -> None:
-    """Send a JSON answer through raw ASGI messages (the beacon path)."""
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode("ascii"))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 _OK_LENGTH = (b"content-length", str(len(OK)).encode("ascii"))

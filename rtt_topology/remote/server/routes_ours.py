@@ -21,7 +21,6 @@ times slower per beacon).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -32,9 +31,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rtt_topology.errors import RecordError, StoreError
-from rtt_topology.load import check_beacon
 from rtt_topology.load.documents import MAX_DEPTH
-from rtt_topology.load.records import STRICT_JSON, loads_strict
+from rtt_topology.load.records import STRICT_JSON
 from rtt_topology.load.wire_batch import BatchCheck, check_beacon_items, check_beacon_lines
 from rtt_topology.remote.server.answers import error, json_answer, read_body
 from rtt_topology.remote.server.context import ServerContext
@@ -43,7 +41,6 @@ from rtt_topology.remote.server.live import counters_text
 
 __all__ = [
     "MAX_REJECTS_SHOWN",
-    "check_batch",
     "check_lines",
     "our_routes",
     "server_counters",
@@ -51,20 +48,8 @@ __all__ = [
 
 #: Most rejects listed in a batch answer.
 MAX_REJECTS_SHOWN = 100
-#: Records checked between two yields to the event loop, so a big batch never
-#: holds single beacons back for long.
-_CHUNK = 500
-
 HEALTHY = b'{"status":"ok"}'
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def _one(item: Any, received_at: datetime) -> dict[str, Any]:
-    record = check_beacon(item, received_at=received_at)
-    problem = site_problem(record["site"])
-    if problem is not None:
-        raise RecordError(field="site", reason=problem)
-    return record
 
 
 def _array(body: bytes) -> list[Any]:
@@ -92,52 +77,6 @@ def _array(body: bytes) -> list[Any]:
     if not isinstance(items, list):
         raise RecordError(field=None, reason="invalid JSON: expected an array")
     return items
-
-
-async def check_batch(
-    body: bytes, received_at: datetime
-) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
-    r"""Check a batch body; return the accepted records, the reject count and the rejects shown.
-
-    Raises
-    ------
-    RecordError
-        If the body is a broken JSON array or not UTF-8 text.
-
-    Examples
-    --------
-    >>> import asyncio
-    >>> from datetime import datetime, timezone
-    >>> good = b'{"site":"a","session":"s","event":"heartbeat","ts":"2026-01-19T15:00:00Z"}'
-    >>> now = datetime(2026, 1, 19, 15, tzinfo=timezone.utc)
-    >>> records, rejected, shown = asyncio.run(check_batch(good + b"\n\n{}\n", now))
-    >>> len(records), rejected, shown
-    (1, 1, [{'line': 3, 'field': 'site', 'reason': 'missing'}])
-    """
-    records: list[dict[str, Any]] = []
-    shown: list[dict[str, Any]] = []
-    rejected = 0
-    stripped = body.lstrip()
-    if stripped.startswith(b"["):
-        items = _array(stripped)
-        numbered: list[tuple[str, int, Any]] = [("index", i, item) for i, item in enumerate(items)]
-    else:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RecordError(field=None, reason=f"invalid UTF-8 (byte {exc.start})") from exc
-        numbered = [("line", n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-    for position, (key, number, item) in enumerate(numbered):
-        if position and position % _CHUNK == 0:
-            await asyncio.sleep(0)
-        try:
-            parsed = loads_strict(item) if key == "line" else item
-            records.append(_one(parsed, received_at))
-        except RecordError as exc:
-            rejected += 1
-            if len(shown) < MAX_REJECTS_SHOWN:
-                shown.append({key: number, "field": exc.field, "reason": exc.reason})
-    return records, rejected, shown
 
 
 def check_lines(body: bytes, received_at: datetime) -> BatchCheck:
