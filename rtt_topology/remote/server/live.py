@@ -41,6 +41,8 @@ BYTES_PER_RECORD = 100
 _SORT = ["site", "ts", "session", "event"]
 _KEY = ["site", "session", "event", "ts"]
 _SEGMENT_SUFFIXES = (".jsonl", ".jsonl.gz")
+#: How many times the window is read again when a segment moved while it was read.
+_LOAD_ATTEMPTS = 5
 _STATUS_COLUMNS = ("site", "state", "last_seen", "last_event", "age_s", "period_s", "period_from",
                    "sessions", "restarts_in_window")  # fmt: skip
 
@@ -165,10 +167,17 @@ class LiveWindow:
         """Read the newest segments of a store into the window; return the beacons read."""
         from rtt_topology.load import read_beacons
 
-        files = segment_files(beacons_dir, self.max_records * BYTES_PER_RECORD)
-        if not files:
-            return 0
-        frame, report = read_beacons(files)
+        # The store compresses leftover segments in the background when it opens: a
+        # segment listed here may be renamed to .jsonl.gz before it is read. List again.
+        for _ in range(_LOAD_ATTEMPTS):
+            files = segment_files(beacons_dir, self.max_records * BYTES_PER_RECORD)
+            if not files:
+                return 0
+            frame, report = read_beacons(files)
+            if not report.failures:
+                break
+        else:
+            logger.warning("%d segment files could not be read", len(report.failures))
         if report.rejected:
             logger.warning("%d stored lines could not be read back", report.rejected)
         with self._lock:
