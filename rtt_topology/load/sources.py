@@ -420,10 +420,11 @@ def read_each_file(
     files, ignored = expand_sources(source, kinds=kinds)
     report.ignored_files.extend(ignored)
     single_file = isinstance(source, str | os.PathLike) and Path(source).is_file()
-    total = sum(f.path.stat().st_size for f in files)
+    total = sum(_size(f.path) for f in files)
     with progress_reporter(progress, total, description) as advance:
         for file in files:
-            size = file.path.stat().st_size
+            # A file removed after it was listed fails when it is opened, as a LoadError.
+            size = _size(file.path)
             counted = 0
 
             def on_bytes(amount: int, label: str = file.path.name, size: int = size) -> None:
@@ -440,3 +441,11 @@ def read_each_file(
                     raise
                 report.failures.append(FileFailure(str(file.path), exc.reason))
             on_bytes(size - counted)
+
+
+def _size(path: Path) -> int:
+    """Return the size of ``path`` in bytes, 0 when it no longer exists."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -194,3 +194,31 @@ def test_inflation_limit_rule() -> None:
     assert inflation_limit(GZIP_FREE_BYTES) == GZIP_MAX_RATIO * GZIP_FREE_BYTES
     assert inflation_limit(1000, max_ratio=3, free_bytes=10) == 3000
     assert inflation_limit(1000, max_ratio=3, free_bytes=5000) == 5000
+
+
+def test_a_file_removed_after_listing_is_a_failure_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Live stores rename segments while they are read: the listing can outlive a file.
+    from rtt_topology.load import read_beacons, sources
+
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text(
+        '{"site": "api", "session": "s1", "event": "heartbeat", "ts": "2026-01-01T00:00:00Z",'
+        ' "structure": {"url": "internal://api"}}\n',
+        encoding="utf-8",
+    )
+    listed = sources.expand_sources
+
+    def listing_with_a_ghost(
+        source: object, *, kinds: object
+    ) -> tuple[list[sources.SourceFile], list[str]]:
+        files, ignored = listed(source, kinds=kinds)  # type: ignore[arg-type]
+        ghost = sources.SourceFile(tmp_path / "gone.jsonl", "jsonl", False)
+        return [*files, ghost], ignored
+
+    monkeypatch.setattr(sources, "expand_sources", listing_with_a_ghost)
+    frame, report = read_beacons(tmp_path)
+    assert len(frame) == 1
+    assert [f.source for f in report.failures] == [str(tmp_path / "gone.jsonl")]
+    assert "cannot open" in report.failures[0].reason

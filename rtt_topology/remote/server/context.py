@@ -152,8 +152,15 @@ class ServerContext:
         """Open the store (when the app made it), the profiles, the window and the workers."""
         if self.owns_store:
             self.store.open()
-        self.open_profiles()
-        loaded = self.live.load(self.store.beacons_dir)
+        try:
+            self.open_profiles()
+            loaded = self.live.load(self.store.beacons_dir)
+        except BaseException:
+            # A start that fails leaves nothing open: no stop() follows it.
+            self.close_profiles()
+            if self.owns_store:
+                self.store.close()
+            raise
         logger.info("live window: %d beacons loaded from %s", loaded, self.store.beacons_dir)
         try:
             self.pool.start()

@@ -111,3 +111,20 @@ def test_openapi_request_schema_accepts_upstream_examples(path: str) -> None:
     example = beacon() if path.endswith("beacon") else {"rtt_version": "1.0", "supports": []}
     resolver_doc = {**schema, "components": doc["components"]}
     jsonschema.Draft202012Validator(resolver_doc).validate(example)
+
+
+def test_a_failed_start_leaves_the_store_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtt_topology.remote.server.live import LiveWindow
+
+    def broken(self: LiveWindow, beacons_dir: Path) -> int:
+        raise OSError("disk went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(LiveWindow, "load", broken)
+        with pytest.raises(OSError, match="disk went away"), make_client(tmp_path):
+            pass
+    # The lock and the profile store were released: the next start opens them again.
+    with make_client(tmp_path) as c:
+        assert c.get("/healthz").status_code == 200
