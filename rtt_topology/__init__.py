@@ -17,12 +17,14 @@ from rtt_topology._version import __version__
 
 if TYPE_CHECKING:
     from rtt_topology.aggregate import (
+        History,
         clock_skew,
         event_counts,
         intervals,
         periods,
         restarts,
         service_summary,
+        site_sources,
     )
     from rtt_topology.analysis import (
         STATES,
@@ -43,7 +45,12 @@ if TYPE_CHECKING:
         uptime,
     )
     from rtt_topology.columns import BEACON_COLUMNS, empty_beacon_frame, validate_beacon_frame
-    from rtt_topology.demo import generate_demo, write_noisy_history, write_scaled_beacons
+    from rtt_topology.demo import (
+        generate_demo,
+        write_noisy_history,
+        write_scaled_beacons,
+        write_scaled_store,
+    )
     from rtt_topology.diagnostics import (
         Decomposition,
         check_corridors,
@@ -131,6 +138,7 @@ if TYPE_CHECKING:
         create_session_id,
         validate_profile,
     )
+    from rtt_topology.store import IngestResult, StoreInfo, ingest, read_rejects, store_info
 
 #: Public name -> the module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -204,6 +212,14 @@ _EXPORTS: dict[str, str] = {
     "intervals": "rtt_topology.aggregate",
     "service_summary": "rtt_topology.aggregate",
     "clock_skew": "rtt_topology.aggregate",
+    "History": "rtt_topology.aggregate",
+    "site_sources": "rtt_topology.aggregate",
+    "ingest": "rtt_topology.store",
+    "IngestResult": "rtt_topology.store",
+    "read_rejects": "rtt_topology.store",
+    "store_info": "rtt_topology.store",
+    "StoreInfo": "rtt_topology.store",
+    "write_scaled_store": "rtt_topology.demo",
     "BeaconLoad": "rtt_topology.load",
     "LoadReport": "rtt_topology.load",
     "ProfileLoad": "rtt_topology.load",
@@ -258,6 +274,8 @@ __all__ = [
     "FormatError",
     "GraphDiff",
     "HeartbeatEmitter",
+    "History",
+    "IngestResult",
     "InputError",
     "LoadError",
     "LoadReport",
@@ -272,6 +290,7 @@ __all__ = [
     "RttTopologyError",
     "SourceNotFoundError",
     "StoreError",
+    "StoreInfo",
     "StrictLoadError",
     "Structure",
     "TraceLoad",
@@ -309,6 +328,7 @@ __all__ = [
     "generate_demo",
     "graph_from_frames",
     "graph_to_frames",
+    "ingest",
     "intervals",
     "load_baseline",
     "load_corridors",
@@ -329,13 +349,16 @@ __all__ = [
     "read_beacons",
     "read_node_link",
     "read_profiles",
+    "read_rejects",
     "read_traces",
     "readiness_summary",
     "reconcile",
     "restarts",
     "root_causes",
     "service_summary",
+    "site_sources",
     "states",
+    "store_info",
     "time_in_states",
     "timeline",
     "to_dot",
@@ -354,6 +377,7 @@ __all__ = [
     "write_node_link",
     "write_noisy_history",
     "write_scaled_beacons",
+    "write_scaled_store",
 ]
 
 

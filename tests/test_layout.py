@@ -38,6 +38,7 @@ FOUNDATIONS = {
 }
 STAGES = {
     "load",
+    "store",
     "aggregate",
     "graph",
     "analysis",

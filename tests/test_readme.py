@@ -26,3 +26,20 @@ def test_quick_start_runs(
     out = capsys.readouterr().out
     assert "accepted" in out
     assert (tmp_path / "rejects.jsonl").read_text().count("\n") > 0
+
+
+def test_large_histories_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtt_topology.store import ingest
+
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"## Large histories.*?```python\n(.*?)```", text, re.S)
+    assert block is not None
+    monkeypatch.chdir(tmp_path)
+    ingest(ROOT / "fixtures" / "demo" / "beacons", tmp_path / "history")
+    code = block.group(1).replace("2026-01-25T00:00:00Z", "2026-01-19T03:00:00Z")
+    scope: dict[str, object] = {}
+    # The code is the project's own README, run on a store of the demo.
+    exec(compile(code, "README.md", "exec"), scope)
+    table = scope["table"]
+    assert len(table) > 30  # type: ignore[arg-type]
+    assert set(table["state"]) <= {"up", "late", "flapping", "down", "unknown", "stopped"}  # type: ignore[index]

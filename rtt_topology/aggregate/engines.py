@@ -18,6 +18,8 @@ in every engine.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +30,7 @@ import pandas as pd
 
 from rtt_topology._timestamps import Instant, aware_utc
 from rtt_topology.errors import InputError
+from rtt_topology.load.store import STORE_MARKER, is_store, store_files
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,25 +52,9 @@ Engine = Literal["auto", "pandas", "duckdb"]
 ENGINES: tuple[str, ...] = ("auto", "pandas", "duckdb")
 #: Above this many beacons in memory, ``engine="auto"`` runs DuckDB.
 AUTO_ROWS = 10_000_000
-#: The file that marks a directory as a history store (written by ``ingest``).
-STORE_MARKER = "rtt-store.json"
-#: The folder of a store that holds the beacon partitions (``day=YYYY-MM-DD``).
-BEACONS_DIR = "beacons"
 
 _TEXT = ("site", "session", "event", "url", "title", "extra", "source")
 _COUNTS = ("nav_count", "main_count", "form_count", "button_count", "dom_nodes")
-
-
-def is_store(path: str | os.PathLike[str]) -> bool:
-    """Return whether ``path`` is a history store (a directory holding its marker file).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> is_store(tempfile.mkdtemp())
-    False
-    """
-    return (Path(path) / STORE_MARKER).is_file()
 
 
 def sql_text(value: str) -> str:
@@ -167,6 +154,7 @@ class History:
         self.label = label
         self.store = store
         self._rows: int | None = None
+        self._site_counts: pd.Series | None = None
 
     # --- construction ----------------------------------------------------------------
 
@@ -187,10 +175,11 @@ class History:
             raise InputError(f"{root}: not a history store (no {STORE_MARKER}); see `ingest`")
         lo, hi, names = _window(start, end, sites)
         con = _connect(memory_limit, threads)
-        files = sorted((root / BEACONS_DIR).glob("day=*/*.parquet"))
+        # Only the files of published ingests: an unfinished one is not part of the store.
+        files = store_files(root)
         if files:
-            pattern = sql_text(str(root / BEACONS_DIR / "day=*" / "*.parquet"))
-            relation = f"read_parquet({pattern}, hive_partitioning = true)"
+            listing = ", ".join(sql_text(str(f)) for f in files)
+            relation = f"read_parquet([{listing}], hive_partitioning = true)"
             con.execute(
                 "CREATE TEMP VIEW beacons AS " + _view_sql(relation, lo, hi, names, partitions=True)
             )
@@ -248,13 +237,17 @@ class History:
         return self._rows
 
     def site_counts(self) -> pd.Series:
-        """Beacons per site (``int64``, indexed by site, sorted)."""
+        """Return the beacons per site (``int64``, indexed by site, sorted; counted once)."""
+        if self._site_counts is not None:
+            return self._site_counts.copy()
         table = self.sql("SELECT site, count(*) AS n FROM beacons GROUP BY site ORDER BY site")
-        return pd.Series(
+        # The history does not change while it is open: count once.
+        self._site_counts = pd.Series(
             table["n"].to_numpy(dtype="int64"),
             index=pd.Index(table["site"], name="site"),
             name="beacons",
         )
+        return self._site_counts.copy()
 
     def site_chunks(self, max_rows: int = 5_000_000) -> list[list[str]]:
         """Split the sites into groups of at most ``max_rows`` beacons (a site is never split).
@@ -311,8 +304,11 @@ class History:
     # --- lifetime --------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the DuckDB connection."""
+        """Close the DuckDB connection and remove its spill folder."""
+        spill = _spill_folder(self._con)
         self._con.close()
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
     def __enter__(self) -> History:
         return self
@@ -371,9 +367,13 @@ def _connect(memory_limit: str | None, threads: int | None) -> duckdb.DuckDBPyCo
         if threads < 1:
             raise InputError(f"threads must be >= 1, not {threads}")
         config["threads"] = threads
+    # DuckDB spills to ".tmp" in the working directory by default: use a private
+    # folder in the system's temporary directory instead (removed by History.close).
+    config["temp_directory"] = tempfile.mkdtemp(prefix="rtt-topology-duckdb-")
     try:
         con = duckdb.connect(config=config)
     except duckdb.Error as exc:
+        shutil.rmtree(config["temp_directory"], ignore_errors=True)
         raise InputError(f"DuckDB refused its settings: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
     return con
@@ -430,3 +430,17 @@ def engine_input(beacons: pd.DataFrame | History, engine: str) -> Iterator[pd.Da
     else:
         with History.from_frame(beacons) as history:
             yield history
+
+
+def _spill_folder(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Return the private spill folder of a connection made by :func:`_connect`."""
+    import duckdb
+
+    try:
+        row = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    except duckdb.Error:  # a closed connection has nothing left to clean
+        return None
+    folder = None if row is None else str(row[0])
+    if folder and Path(folder).name.startswith("rtt-topology-duckdb-"):
+        return folder
+    return None

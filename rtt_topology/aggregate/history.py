@@ -1,10 +1,22 @@
 """Aggregate beacon histories per service: counts, sessions, events, first/last seen, intervals.
 
 This module is the aggregation seam of the pipeline: every per-event computation
-(counting, intervals between beacons) over the beacon table happens here, with
-columnar operations on the sorted table, and returns small per-service tables.
-Later stages work on those tables, so a larger engine (SQL over Parquet or JSON
-Lines) can take this layer over without changing them.
+(counting, intervals between beacons) over the beacon table happens here and
+returns small per-service tables. Each function takes a beacon table or a
+:class:`~rtt_topology.aggregate.engines.History` and an ``engine``: pandas runs
+columnar operations on the sorted table in memory; DuckDB runs the SQL
+definitions of :mod:`rtt_topology.aggregate.sql.history` out of core
+(:mod:`rtt_topology.aggregate.duck`), in groups of whole sites where a query
+orders each site's beacons. Both return the same table (same columns, dtypes,
+index and order; floats to rounding), so later stages never know which ran.
+
+Two functions answer one row per beacon, :func:`intervals` and
+:func:`~rtt_topology.aggregate.skew.skew_seconds`: their result is as large as
+the history, so they refuse a ``History`` (with an
+:class:`~rtt_topology.errors.InputError` naming the per-service aggregate to use)
+rather than bring it into memory. :func:`main_event_rows`, one boolean per
+beacon, is computed on DuckDB and aligned with
+:meth:`~rtt_topology.aggregate.engines.History.frame`.
 """
 
 from __future__ import annotations
@@ -15,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from rtt_topology._memo import memoized
+from rtt_topology.aggregate import duck
+from rtt_topology.aggregate.engines import Engine, History, engine_input
 from rtt_topology.aggregate.skew import skew_seconds
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.errors import InputError
@@ -31,6 +45,7 @@ __all__ = [
     "periods",
     "restarts",
     "service_summary",
+    "site_sources",
 ]
 
 #: The beacon period assumed when neither a profile nor the data give one, seconds.
@@ -45,8 +60,15 @@ LIFECYCLE_EVENTS = frozenset(
 )
 
 
-def intervals(beacons: pd.DataFrame) -> pd.DataFrame:
+def intervals(beacons: pd.DataFrame | History) -> pd.DataFrame:
     """Return the interval before each beacon, within its service.
+
+    The result has one row per beacon, as large as the table: it is computed in
+    memory only. For a :class:`~rtt_topology.aggregate.engines.History` this
+    raises :class:`~rtt_topology.errors.InputError`: take the per-service
+    aggregates instead (``median_interval_s`` of :func:`service_summary`, the
+    inferred :func:`periods`), or the intervals of a few sites with
+    ``intervals(history.frame(sites))``.
 
     Parameters
     ----------
@@ -67,6 +89,11 @@ def intervals(beacons: pd.DataFrame) -> pd.DataFrame:
     >>> intervals(empty_beacon_frame()).columns.tolist()
     ['site', 'ts', 'interval_s']
     """
+    if isinstance(beacons, History):
+        raise InputError(
+            f"intervals() gives one row per beacon, not computed out of core for {beacons!r}: "
+            "use service_summary() or periods() (per service), or intervals(history.frame(sites))"
+        )
     validate_beacon_frame(beacons)
     codes = beacons["site"].cat.codes.to_numpy()
     ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
@@ -79,26 +106,43 @@ def intervals(beacons: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def event_counts(beacons: pd.DataFrame) -> pd.DataFrame:
+def event_counts(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> pd.DataFrame:
     """Count beacons per service and event.
 
     Parameters
     ----------
     beacons
-        A beacon table.
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
 
     Returns
     -------
     pandas.DataFrame
         One row per site (the index), one integer column per event name seen.
+
+    Examples
+    --------
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records(
+    ...     {"site": "api", "session": "s1", "event": e, "ts": f"2026-01-19T15:0{i}:00Z"}
+    ...     for i, e in enumerate(["startup", "heartbeat", "heartbeat"])
+    ... )
+    >>> event_counts(beacons, engine="duckdb")
+          heartbeat  startup
+    site
+    api           2        1
     """
-    validate_beacon_frame(beacons)
-    table = event_pairs(beacons).unstack("event", fill_value=0).sort_index().sort_index(axis=1)
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
+    pairs = event_pairs(beacons, engine=engine)
+    table = pairs.unstack("event", fill_value=0).sort_index().sort_index(axis=1)
     table.columns.name = None
     return table.astype("int64")
 
 
-def event_pairs(beacons: pd.DataFrame) -> pd.Series:
+def event_pairs(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> pd.Series:
     r"""Count beacons per (site, event) pair seen: the long form of :func:`event_counts`.
 
     Grouping the columns as they are (categorical codes) and converting only the
@@ -108,12 +152,16 @@ def event_pairs(beacons: pd.DataFrame) -> pd.Series:
     Parameters
     ----------
     beacons
-        A beacon table.
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
 
     Returns
     -------
     pandas.Series
-        ``int64`` counts indexed by ``(site, event)`` as text, pairs seen only.
+        ``int64`` counts indexed by ``(site, event)`` as text, pairs seen only,
+        sorted by site then event.
 
     Examples
     --------
@@ -126,7 +174,10 @@ def event_pairs(beacons: pd.DataFrame) -> pd.Series:
     >>> event_pairs(beacons).to_dict()
     {('api', 'heartbeat'): 3, ('api', 'startup'): 1}
     """
-    counts = beacons.groupby(["site", "event"], observed=True, dropna=False).size()
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return duck.event_pairs(data)
+    counts = data.groupby(["site", "event"], observed=True, dropna=False).size()
     counts.index = pd.MultiIndex.from_arrays(
         [
             counts.index.get_level_values(0).astype(str),
@@ -139,13 +190,17 @@ def event_pairs(beacons: pd.DataFrame) -> pd.Series:
     return counts.groupby(level=["site", "event"], sort=False).sum().astype("int64")
 
 
-def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
+def service_summary(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> pd.DataFrame:
     """Summarise each service's beacon history.
 
     Parameters
     ----------
     beacons
-        A beacon table (see :mod:`rtt_topology.columns`).
+        A beacon table (see :mod:`rtt_topology.columns`), or a
+        :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
 
     Returns
     -------
@@ -175,10 +230,51 @@ def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
     ['site', 'beacons', 'sessions', 'events', 'first_seen', 'last_seen', 'median_interval_s',
      'median_skew_s']
     """
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            stats, pairs = duck.summary_stats(data), duck.event_pairs(data)
+        else:
+            stats, pairs = _summary_stats(data), event_pairs(data, engine="pandas")
+    table = pairs.reset_index(name="count")
+    table = table.sort_values(["site", "count", "event"], ascending=[True, False, True])
+    by_site: dict[str, dict[str, int]] = {}
+    for site, event, count in table.itertuples(index=False):
+        by_site.setdefault(site, {})[event] = int(count)
+    summary = stats.copy()
+    summary["events"] = pd.Series(
+        [by_site.get(site, {}) for site in summary.index], index=summary.index, dtype=object
+    )
+    summary = summary.reset_index()
+    summary = summary[
+        [
+            "site",
+            "beacons",
+            "sessions",
+            "events",
+            "first_seen",
+            "last_seen",
+            "median_interval_s",
+            "median_skew_s",
+        ]
+    ]
+    return summary.astype(
+        {
+            "beacons": "int64",
+            "sessions": "int64",
+            "median_interval_s": "float64",
+            "median_skew_s": "float64",
+        }
+    )
+
+
+def _summary_stats(beacons: pd.DataFrame) -> pd.DataFrame:
+    """Return the summary's per-site figures but events, indexed by ``site`` as text."""
     gaps = intervals(beacons)
     skew = skew_seconds(beacons)
     grouped = beacons.groupby("site", observed=True, sort=True)
-    summary = pd.DataFrame(
+    stats = pd.DataFrame(
         {
             "beacons": grouped.size(),
             "sessions": grouped["session"].nunique(),
@@ -190,37 +286,66 @@ def service_summary(beacons: pd.DataFrame) -> pd.DataFrame:
             "median_skew_s": skew.groupby(beacons["site"], observed=True, sort=True).median(),
         }
     )
-    pairs = event_pairs(beacons).reset_index(name="count")
-    pairs = pairs.sort_values(["site", "count", "event"], ascending=[True, False, True])
-    by_site: dict[str, dict[str, int]] = {}
-    for site, event, count in pairs.itertuples(index=False):
-        by_site.setdefault(site, {})[event] = int(count)
-    summary.index = summary.index.astype("str")
-    summary["events"] = pd.Series(
-        [by_site.get(site, {}) for site in summary.index], index=summary.index, dtype=object
+    stats.index = stats.index.astype("str")
+    stats.index.name = "site"
+    return stats
+
+
+def site_sources(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> pd.DataFrame:
+    """Return the (site, source) pairs seen: which collector files carry each service.
+
+    Parameters
+    ----------
+    beacons
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``site`` and ``source`` (text), one row per pair, sorted by site
+        then source.
+
+    Examples
+    --------
+    >>> from rtt_topology.load import beacons_from_records
+    >>> beacons, _ = beacons_from_records(
+    ...     [{"site": "api", "session": "s", "event": "heartbeat", "ts": "2026-01-19T15:00:00Z"}]
+    ... )
+    >>> site_sources(beacons)["site"].tolist()
+    ['api']
+    """
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return duck.site_sources(data)
+    pairs = data.groupby(["site", "source"], observed=True, sort=True).size().index
+    return pd.DataFrame(
+        {
+            "site": pairs.get_level_values(0).astype("str"),
+            "source": pairs.get_level_values(1).astype("str"),
+        }
     )
-    summary.index.name = "site"
-    summary = summary.reset_index()
-    columns = [
-        "site",
-        "beacons",
-        "sessions",
-        "events",
-        "first_seen",
-        "last_seen",
-        "median_interval_s",
-        "median_skew_s",
-    ]
-    summary = summary[columns]
-    summary["beacons"] = summary["beacons"].astype("int64")
-    summary["sessions"] = summary["sessions"].astype("int64")
-    summary["median_interval_s"] = summary["median_interval_s"].astype("float64")
-    summary["median_skew_s"] = summary["median_skew_s"].astype("float64")
-    return summary
 
 
-def cluster_sites(beacons: pd.DataFrame) -> list[str]:
+def cluster_sites(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> list[str]:
     """Return the sites that send nothing but ``cluster_heartbeat`` beacons (clusters).
+
+    Parameters
+    ----------
+    beacons
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
+
+    Returns
+    -------
+    list of str
+        Sorted.
 
     Examples
     --------
@@ -228,6 +353,13 @@ def cluster_sites(beacons: pd.DataFrame) -> list[str]:
     >>> cluster_sites(empty_beacon_frame())
     []
     """
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return duck.cluster_sites(data)
+        return _cluster_sites(data)
+
+
+def _cluster_sites(beacons: pd.DataFrame) -> list[str]:
     validate_beacon_frame(beacons)
     events = beacons["event"].cat.categories
     if beacons.empty or _CLUSTER_EVENT not in events:
@@ -242,10 +374,11 @@ def cluster_sites(beacons: pd.DataFrame) -> list[str]:
 
 @memoized(copy=True)
 def periods(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     *,
     default_s: float = DEFAULT_PERIOD_S,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Return each service's beacon period: declared, inferred, or the default.
 
@@ -257,11 +390,14 @@ def periods(
     Parameters
     ----------
     beacons
-        A beacon table.
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
     profiles
         Profiles keyed by site; declared services without beacons are included.
     default_s
         The period when nothing else tells.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
 
     Returns
     -------
@@ -279,25 +415,16 @@ def periods(
     site
     api       30.0    declared
     """
-    validate_beacon_frame(beacons)
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
     if default_s <= 0:
         raise InputError(f"default_s must be positive, not {default_s}")
-    inferred: dict[str, float] = {}
-    if len(beacons):
-        site = beacons["site"].cat.codes.to_numpy()
-        session = beacons["session"].cat.codes.to_numpy()
-        rows = np.flatnonzero(main_event_rows(beacons))
-        ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)[rows]
-        same = (site[rows][1:] == site[rows][:-1]) & (session[rows][1:] == session[rows][:-1])
-        gaps = pd.DataFrame({"site": site[rows][1:][same], "gap": (ts[1:] - ts[:-1])[same] / 1e9})
-        stats = gaps[gaps["gap"] > 0].groupby("site")["gap"].agg(["median", "size"])
-        names = beacons["site"].cat.categories
-        for code, median, size in stats.itertuples():
-            if size >= MIN_INTERVALS:
-                inferred[str(names[code])] = float(median)
-        seen = [str(names[c]) for c in np.unique(site)]
-    else:
-        seen = []
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            seen, stats = duck.period_stats(data)
+            inferred = {s: m for s, (m, n) in stats.items() if n >= MIN_INTERVALS}
+        else:
+            seen, inferred = _inferred_periods(data)
     rows_out = []
     for name in sorted(set(seen) | set(profiles or {})):
         declared = (profiles or {}).get(name)
@@ -312,11 +439,44 @@ def periods(
     return indexed
 
 
+def _inferred_periods(beacons: pd.DataFrame) -> tuple[list[str], dict[str, float]]:
+    """Return the sites seen, and the periods inferred from their main-event intervals."""
+    if not len(beacons):
+        return [], {}
+    inferred: dict[str, float] = {}
+    site = beacons["site"].cat.codes.to_numpy()
+    session = beacons["session"].cat.codes.to_numpy()
+    rows = np.flatnonzero(main_event_rows(beacons, engine="pandas"))
+    ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)[rows]
+    same = (site[rows][1:] == site[rows][:-1]) & (session[rows][1:] == session[rows][:-1])
+    gaps = pd.DataFrame({"site": site[rows][1:][same], "gap": (ts[1:] - ts[:-1])[same] / 1e9})
+    stats = gaps[gaps["gap"] > 0].groupby("site")["gap"].agg(["median", "size"])
+    names = beacons["site"].cat.categories
+    for code, median, size in stats.itertuples():
+        if size >= MIN_INTERVALS:
+            inferred[str(names[code])] = float(median)
+    return [str(names[c]) for c in np.unique(site)], inferred
+
+
 @memoized(copy=True)
-def main_event_rows(beacons: pd.DataFrame) -> np.ndarray:
+def main_event_rows(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> np.ndarray:
     """Return the mask of the beacons of each site's most frequent event (its heartbeat).
 
     Ties go to the event that sorts first.
+
+    Parameters
+    ----------
+    beacons
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans, row-aligned with the beacon table (for a ``History``, with
+        :meth:`~rtt_topology.aggregate.engines.History.frame`).
 
     Examples
     --------
@@ -324,17 +484,20 @@ def main_event_rows(beacons: pd.DataFrame) -> np.ndarray:
     >>> main_event_rows(empty_beacon_frame()).tolist()
     []
     """
-    site = beacons["site"].cat.codes.to_numpy().astype(np.int64)
-    event = beacons["event"].cat.codes.to_numpy().astype(np.int64)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return duck.main_event_rows(data)
+    site = data["site"].cat.codes.to_numpy().astype(np.int64)
+    event = data["event"].cat.codes.to_numpy().astype(np.int64)
     if not len(site):
         return np.zeros(0, dtype=bool)
-    n_events = max(len(beacons["event"].cat.categories), 1)
+    n_events = max(len(data["event"].cat.categories), 1)
     counts = np.bincount(site * n_events + event, minlength=(int(site.max()) + 1) * n_events)
     return np.asarray(event == counts.reshape(-1, n_events).argmax(axis=1)[site])
 
 
 @memoized(copy=True)
-def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
+def restarts(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> pd.DataFrame:
     """Return the restarts of each service: new sessions and ``startup`` beacons.
 
     Only the sessions of the service itself count: those of its most frequent
@@ -348,13 +511,18 @@ def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     beacons
-        A beacon table (sorted by site and ts, as loaders return it).
+        A beacon table (sorted by site and ts, as loaders return it), or a
+        :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
 
     Returns
     -------
     pandas.DataFrame
         ``site``, ``ts``, ``session``, ``reason`` (``new session`` or ``startup``),
-        sorted by site and ts.
+        sorted by site and ts. ``site`` and ``session`` are categoricals over the
+        table's categories (for a ``History``, its sites and sessions, sorted).
 
     Examples
     --------
@@ -362,18 +530,22 @@ def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
     >>> restarts(empty_beacon_frame()).columns.tolist()
     ['site', 'ts', 'session', 'reason']
     """
-    validate_beacon_frame(beacons)
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return duck.restarts(data, LIFECYCLE_EVENTS)
     columns = ["site", "ts", "session", "reason"]
-    if beacons.empty:
+    if data.empty:
         return pd.DataFrame(
-            {c: pd.Series([], dtype=beacons[c].dtype if c != "reason" else "str") for c in columns}
+            {c: pd.Series([], dtype=data[c].dtype if c != "reason" else "str") for c in columns}
         )
-    names = beacons["event"].cat.categories
-    event = beacons["event"].cat.codes.to_numpy()
+    names = data["event"].cat.categories
+    event = data["event"].cat.codes.to_numpy()
     lifecycle = np.flatnonzero(names.isin(sorted(LIFECYCLE_EVENTS)))
-    rows = np.flatnonzero(main_event_rows(beacons) | np.isin(event, lifecycle))
-    site = beacons["site"].cat.codes.to_numpy()[rows]
-    session = beacons["session"].cat.codes.to_numpy()[rows]
+    rows = np.flatnonzero(main_event_rows(data, engine="pandas") | np.isin(event, lifecycle))
+    site = data["site"].cat.codes.to_numpy()[rows]
+    session = data["session"].cat.codes.to_numpy()[rows]
     startup = event[rows] == (names.get_loc(_STARTUP) if _STARTUP in names else -2)
     first_of_site = np.concatenate([[True], site[1:] != site[:-1]])
     # First beacon of each (site, session), in time order.
@@ -381,7 +553,7 @@ def restarts(beacons: pd.DataFrame) -> pd.DataFrame:
     first_of_session = ~key.duplicated().to_numpy()
     new_session = first_of_session & ~first_of_site
     restart = new_session | (startup & ~first_of_session)
-    picked = beacons[["site", "ts", "session"]].iloc[rows[restart]].copy()
+    picked = data[["site", "ts", "session"]].iloc[rows[restart]].copy()
     picked["reason"] = np.where(new_session[restart], "new session", "startup")
     result: pd.DataFrame = picked.reset_index(drop=True)
     return result

@@ -18,7 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rtt_topology.aggregate import duck
+from rtt_topology.aggregate.engines import Engine, History, engine_input
 from rtt_topology.columns import validate_beacon_frame
+from rtt_topology.errors import InputError
 
 __all__ = ["SKEW_COLUMNS", "clock_skew", "skew_seconds"]
 
@@ -26,8 +29,13 @@ __all__ = ["SKEW_COLUMNS", "clock_skew", "skew_seconds"]
 SKEW_COLUMNS: tuple[str, ...] = ("site", "received", "median_skew_s", "p05_skew_s", "p95_skew_s")
 
 
-def skew_seconds(beacons: pd.DataFrame) -> pd.Series:
+def skew_seconds(beacons: pd.DataFrame | History) -> pd.Series:
     """Return ``ts - received_at`` in seconds for each beacon (``NaN`` without ``received_at``).
+
+    One value per beacon, computed in memory only: for a
+    :class:`~rtt_topology.aggregate.engines.History` this raises
+    :class:`~rtt_topology.errors.InputError`; :func:`clock_skew` gives the
+    per-service figures out of core.
 
     Parameters
     ----------
@@ -51,6 +59,11 @@ def skew_seconds(beacons: pd.DataFrame) -> pd.Series:
     >>> skew_seconds(beacons).tolist()
     [1.5, nan]
     """
+    if isinstance(beacons, History):
+        raise InputError(
+            f"skew_seconds() gives one value per beacon, not computed out of core for "
+            f"{beacons!r}: use clock_skew() (per service), or skew_seconds(history.frame(sites))"
+        )
     validate_beacon_frame(beacons)
     if "received_at" not in beacons.columns:
         return pd.Series(np.nan, index=beacons.index, dtype="float64")
@@ -58,7 +71,7 @@ def skew_seconds(beacons: pd.DataFrame) -> pd.Series:
     return delta.dt.total_seconds().astype("float64")
 
 
-def clock_skew(beacons: pd.DataFrame) -> pd.DataFrame:
+def clock_skew(beacons: pd.DataFrame | History, *, engine: Engine = "auto") -> pd.DataFrame:
     """Summarise each service's clock skew over its beacons that have a receipt time.
 
     The skew of one beacon is ``(ts - received_at)`` in seconds (positive: the
@@ -69,7 +82,11 @@ def clock_skew(beacons: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     beacons
-        A beacon table (see :mod:`rtt_topology.columns`).
+        A beacon table (see :mod:`rtt_topology.columns`), or a
+        :class:`~rtt_topology.aggregate.engines.History`.
+    engine
+        ``pandas``, ``duckdb``, or ``auto`` (see
+        :func:`~rtt_topology.aggregate.engines.choose_engine`).
 
     Returns
     -------
@@ -99,11 +116,16 @@ def clock_skew(beacons: pd.DataFrame) -> pd.DataFrame:
     0  api         3           -1.0        -1.0        -1.0
     1   db         3           -3.0        -3.0        -3.0
     """
-    skew = skew_seconds(beacons)
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return _shaped(duck.skew_stats(data))
+    skew = skew_seconds(data)
     known = skew.notna()
     if not known.any():
         return _empty()
-    sites = beacons.loc[known, "site"].astype(str)
+    sites = data.loc[known, "site"].astype(str)
     grouped = skew[known].groupby(sites, sort=True)
     table = pd.DataFrame(
         {
@@ -114,8 +136,15 @@ def clock_skew(beacons: pd.DataFrame) -> pd.DataFrame:
         }
     )
     table.index.name = "site"
-    table = table.reset_index()
+    return _shaped(table.reset_index())
+
+
+def _shaped(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the per-site skew figures with the columns and dtypes of :data:`SKEW_COLUMNS`."""
+    if table.empty:
+        return _empty()
     table["site"] = table["site"].astype(str)
+    table["received"] = table["received"].astype("int64")
     for name in SKEW_COLUMNS[2:]:
         table[name] = table[name].astype("float64")
     return table[list(SKEW_COLUMNS)]

@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -41,6 +42,9 @@ import pandas as pd
 
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
+
+if TYPE_CHECKING:
+    from rtt_topology.aggregate.engines import Engine, History
 
 __all__ = ["COMPONENTS", "DEFAULT_WEIGHTS", "Coherence", "coherence", "declaration_scores"]
 
@@ -148,7 +152,7 @@ def _weighted(frame: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
 
 
 def coherence(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     G: nx.DiGraph[str] | None = None,
     *,
@@ -159,13 +163,14 @@ def coherence(
     cadence_table: pd.DataFrame | None = None,
     drift_table: pd.DataFrame | None = None,
     state_times: pd.DataFrame | None = None,
+    engine: Engine = "auto",
 ) -> Coherence:
     """Score the coherence of each service and of the system, per bucket and overall.
 
     Parameters
     ----------
     beacons
-        A beacon table.
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
     profiles
         Profiles keyed by site (declared periods, and the declaration component).
     G
@@ -182,16 +187,17 @@ def coherence(
         of computing them again: :func:`~rtt_topology.analysis.cadence.cadence`,
         :func:`~rtt_topology.analysis.drift.drift`,
         :func:`~rtt_topology.analysis.liveness.time_in_states`.
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`); the three tables
+        are computed by that engine, the scores from them in pandas.
 
     Returns
     -------
     Coherence
         The scores and every component (see the module documentation).
     """
-    from rtt_topology.aggregate.history import cluster_sites
-    from rtt_topology.analysis.cadence import cadence
-    from rtt_topology.analysis.drift import drift
-    from rtt_topology.analysis.liveness import time_in_states
+    from rtt_topology.aggregate.engines import History, engine_input
 
     chosen = {**DEFAULT_WEIGHTS, **(weights or {})}
     unknown = set(chosen) - set(COMPONENTS)
@@ -199,20 +205,88 @@ def coherence(
         raise InputError(f"unknown coherence component(s): {', '.join(sorted(unknown))}")
     if any(w < 0 for w in chosen.values()) or not any(chosen.values()):
         raise InputError("coherence weights must be non-negative and not all zero")
+    given = (cadence_table, drift_table, state_times)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            clusters, sending, tables = _history_tables(data, profiles, bucket, start, end, given)
+        else:
+            clusters, sending, tables = _frame_tables(data, profiles, bucket, start, end, given)
+    return _scores(tables, clusters, sending, profiles, G, chosen)
 
+
+_Tables = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
+_Given = tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]
+
+
+def _frame_tables(
+    beacons: pd.DataFrame,
+    profiles: Mapping[str, Profile] | None,
+    bucket: str,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    given: _Given,
+) -> tuple[set[str], set[str], _Tables]:
+    """Return the clusters, the sites that send, and the three tables of a beacon table."""
+    from rtt_topology.aggregate.history import cluster_sites
+    from rtt_topology.analysis.cadence import cadence
+    from rtt_topology.analysis.drift import drift
+    from rtt_topology.analysis.liveness import time_in_states
+
+    cadence_table, drift_table, state_times = given
     clusters = set(cluster_sites(beacons))
     codes = beacons["site"].cat.codes.to_numpy()
     sending = set(beacons["site"].cat.categories[np.unique(codes[codes >= 0])])
     if clusters:
         beacons = beacons[~beacons["site"].isin(sorted(clusters))]
-    keys = ["site", "bucket"]
     if cadence_table is None:
         cadence_table = cadence(beacons, profiles, bucket=bucket, start=start, end=end)
     if drift_table is None:
         drift_table = drift(beacons, bucket=bucket, start=start, end=end)
     if state_times is None:
         state_times = time_in_states(beacons, profiles, bucket=bucket, start=start, end=end)
-    tables = (cadence_table, drift_table, state_times)
+    return clusters, {str(s) for s in sending}, (cadence_table, drift_table, state_times)
+
+
+def _history_tables(
+    history: History,
+    profiles: Mapping[str, Profile] | None,
+    bucket: str,
+    start: datetime | str | None,
+    end: datetime | str | None,
+    given: _Given,
+) -> tuple[set[str], set[str], _Tables]:
+    """Return the clusters, the sites that send, and the three tables of a history."""
+    from rtt_topology.aggregate.history import cluster_sites
+    from rtt_topology.analysis.cadence import cadence
+    from rtt_topology.analysis.drift import drift
+    from rtt_topology.analysis.liveness import time_in_states
+    from rtt_topology.graph.beacons import narrowed_history
+
+    cadence_table, drift_table, state_times = given
+    clusters = set(cluster_sites(history))
+    sending = {str(s) for s in history.site_counts().index}
+    services = sorted(sending - clusters) if clusters else None
+    with narrowed_history(history, sites=services) as kept:
+        if cadence_table is None:
+            cadence_table = cadence(kept, profiles, bucket=bucket, start=start, end=end)
+        if drift_table is None:
+            drift_table = drift(kept, bucket=bucket, start=start, end=end)
+        if state_times is None:
+            state_times = time_in_states(kept, profiles, bucket=bucket, start=start, end=end)
+    return clusters, sending, (cadence_table, drift_table, state_times)
+
+
+def _scores(
+    tables: _Tables,
+    clusters: set[str],
+    sending: set[str],
+    profiles: Mapping[str, Profile] | None,
+    G: nx.DiGraph[str] | None,
+    chosen: dict[str, float],
+) -> Coherence:
+    """Join the three tables and score every service and bucket."""
+    keys = ["site", "bucket"]
+    cadence_table, drift_table, state_times = tables
     # One categorical site column for the three tables: joins and lookups go by codes.
     names = sorted(set().union(*(_site_names(t["site"]) for t in tables)) - clusters, key=str)
     site_type = pd.CategoricalDtype(names)

@@ -3,7 +3,9 @@
 Buckets are fixed pandas durations aligned as :meth:`pandas.Timestamp.floor` aligns
 them; a window is ``[start, end)``, by default from the first beacon to just after the
 last. Sites are numbered densely in the order of a table sorted by site, as the loaders
-return it.
+return it. A :class:`~rtt_topology.aggregate.engines.History` gets the same grid and
+numbering from its per-site bounds (:func:`history_grid`), and the per-site queries
+run on it one group of sites at a time (:func:`site_groups`).
 """
 
 from __future__ import annotations
@@ -16,16 +18,23 @@ import numpy as np
 import pandas as pd
 
 from rtt_topology._timestamps import Instant, instant_ns
+from rtt_topology.aggregate.engines import History
+from rtt_topology.aggregate.sql.cadence import site_bounds
 from rtt_topology.errors import InputError
 
 __all__ = [
+    "CHUNK_ROWS",
     "NO_SITES",
     "UTC_NS",
     "Buckets",
+    "HistoryGrid",
     "Sites",
     "bucket_grid",
     "by_site",
     "empty_frame",
+    "history_grid",
+    "site_column",
+    "site_groups",
     "site_numbers",
 ]
 
@@ -33,6 +42,8 @@ __all__ = [
 UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 #: The site column's dtype in an empty table.
 NO_SITES = pd.CategoricalDtype(pd.Index([], dtype="str"))
+#: The most beacons a query over whole site histories (``lag``, medians) runs on at once.
+CHUNK_ROWS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,10 @@ class Buckets:
         """Return the mask of the instants inside the window, and their bucket numbers."""
         inside = (ts >= self.lo) & (ts < self.hi)
         return inside, (ts[inside] - self.first) // self.width
+
+    def bounds(self) -> tuple[int, int, int, int]:
+        """Return ``(first, width, lo, hi)``, the grid as the SQL definitions take it."""
+        return self.first, self.width, self.lo, self.hi
 
 
 def bucket_grid(
@@ -97,10 +112,19 @@ class Sites(NamedTuple):
 
     def column(self, count: int) -> pd.Categorical:
         """Return the categorical site column of a grid with ``count`` rows per site."""
-        codes = np.repeat(np.arange(len(self.names)), count)
-        return pd.Categorical.from_codes(
-            codes, categories=pd.Index(self.names, dtype="str"), validate=False
-        )
+        return site_column(self.names, count)
+
+
+def site_column(names: np.ndarray, count: int) -> pd.Categorical:
+    """Return the categorical site column of a grid of ``names`` with ``count`` rows per site.
+
+    Examples
+    --------
+    >>> list(site_column(np.array(["a", "b"], dtype=object), 2))
+    ['a', 'a', 'b', 'b']
+    """
+    codes = np.repeat(np.arange(len(names)), count)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype="str"), validate=False)
 
 
 def site_numbers(beacons: pd.DataFrame) -> Sites:
@@ -119,3 +143,52 @@ def empty_frame(columns: tuple[str, ...], dtypes: Mapping[str, object]) -> pd.Da
     return pd.DataFrame(
         {c: pd.Series([], dtype=dtypes.get(c, "float64")) for c in columns}  # type: ignore[call-overload]
     )
+
+
+class HistoryGrid(NamedTuple):
+    """The sites of a history (names sorted, first beacon of each in ns) and its bucket grid."""
+
+    names: np.ndarray  # str, sorted
+    first: np.ndarray  # per site, its first ts, ns
+    grid: Buckets
+
+
+def history_grid(
+    history: History, bucket: str | pd.Timedelta, start: Instant | None, end: Instant | None
+) -> HistoryGrid:
+    """Return the sites and the bucket grid of a history.
+
+    They are those :func:`site_numbers` and :func:`bucket_grid` give for the same
+    beacons in a table.
+
+    Examples
+    --------
+    >>> from rtt_topology.columns import empty_beacon_frame
+    >>> with History.from_frame(empty_beacon_frame()) as history:
+    ...     history_grid(history, "5min", None, None).grid.count
+    0
+    """
+    table = history.sql(site_bounds())
+    names = np.asarray([str(s) for s in table["site"]], dtype=object)
+    order = np.argsort(names, kind="stable")
+    names = names[order]
+    first = table["first_t"].to_numpy(dtype=np.int64)[order] * 1000
+    last = table["last_t"].to_numpy(dtype=np.int64) * 1000
+    ends = np.asarray([first.min(), last.max()], np.int64) if len(names) else first
+    return HistoryGrid(names, first, bucket_grid(ends, bucket, start, end))
+
+
+def site_groups(history: History) -> list[list[str]]:
+    """Return the sites of a history in groups of at most :data:`CHUNK_ROWS` beacons.
+
+    A query over whole site histories runs once per group, so that its memory is
+    bounded by a group, not by the history (a site is never split).
+
+    Examples
+    --------
+    >>> from rtt_topology.columns import empty_beacon_frame
+    >>> with History.from_frame(empty_beacon_frame()) as history:
+    ...     site_groups(history)
+    []
+    """
+    return history.site_chunks(CHUNK_ROWS)

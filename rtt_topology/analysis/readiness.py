@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
 import pandas as pd
@@ -39,6 +39,9 @@ import pandas as pd
 from rtt_topology._timestamps import aware_utc
 from rtt_topology.columns import validate_beacon_frame
 from rtt_topology.schemas import Profile
+
+if TYPE_CHECKING:
+    from rtt_topology.aggregate.engines import Engine, History
 
 __all__ = ["CHECKS", "readiness", "readiness_summary"]
 
@@ -66,24 +69,29 @@ def _at(service_ts: pd.Series, at: datetime | str | None) -> pd.Timestamp | None
 
 
 def readiness(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     G: nx.DiGraph[str] | None = None,
     *,
     at: datetime | str | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Run the readiness checks for every service.
 
     Parameters
     ----------
     beacons
-        A beacon table.
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
     profiles
         Profiles keyed by site; declared services without beacons are checked too.
     G
         A service graph (for the ``payloads`` check).
     at
         The reference time for ``recent_beacons`` (default: the end of the data).
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`): the engine of the
+        per-service figures (periods, last beacons, event counts, sources).
 
     Returns
     -------
@@ -99,9 +107,35 @@ def readiness(
     >>> table.set_index("check").loc["profile", ["status", "reason"]].tolist()
     ['fail', 'profile lists no supports']
     """
+    from rtt_topology.aggregate.engines import History, engine_input
+
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            facts = _history_facts(data, profiles, at)
+        else:
+            facts = _frame_facts(data, profiles, at)
+    return _checks(facts, profiles, G)
+
+
+class _Facts(NamedTuple):
+    """What the checks read from the beacons: small per-site figures."""
+
+    clusters: set[str]
+    moment: pd.Timestamp | None
+    table: pd.DataFrame  # periods, profiles included
+    measured: pd.DataFrame  # periods the beacons show
+    last_seen: dict[str, pd.Timestamp]
+    events: dict[tuple[str, str], int]
+    sources: dict[str, set[str]]
+
+
+def _frame_facts(
+    beacons: pd.DataFrame, profiles: Mapping[str, Profile] | None, at: datetime | str | None
+) -> _Facts:
     from rtt_topology.aggregate.history import cluster_sites, event_pairs, periods
 
-    validate_beacon_frame(beacons)
     clusters = set(cluster_sites(beacons))
     # Every figure below is per site, so cluster rows can stay in the table (and the
     # periods are the ones liveness derives); only the moment must ignore them.
@@ -109,30 +143,85 @@ def readiness(
     if at is not None and moment is not None:
         # Only what had arrived by then counts.
         beacons = beacons[beacons["ts"] <= moment]
-    table = periods(beacons, profiles)
-    # The cadence check measures what the beacons do, whatever the profile says.
-    measured = periods(beacons)
-    sites = [s for s in table.index if s not in clusters]
     # Group on the column as it is (categorical codes), then key the small results by text.
     last_seen = {
         str(site): ts for site, ts in beacons.groupby("site", observed=True)["ts"].max().items()
     }
-    events = event_pairs(beacons).to_dict()
     sources: dict[str, set[str]] = {}
     for site, source in beacons[["site", "source"]].drop_duplicates().itertuples(index=False):
         sources.setdefault(str(site), set()).add(str(source))
+    return _Facts(
+        clusters, moment, periods(beacons, profiles), periods(beacons), last_seen,
+        _pair_counts(event_pairs(beacons)), sources,
+    )  # fmt: skip
+
+
+def _pair_counts(pairs: pd.Series) -> dict[tuple[str, str], int]:
+    """Return ``event_pairs`` as a plain mapping (site, event) to count."""
+    keys = zip(pairs.index.get_level_values(0), pairs.index.get_level_values(1), strict=True)
+    return {(str(s), str(e)): int(n) for (s, e), n in zip(keys, pairs.to_numpy(), strict=True)}
+
+
+def _history_facts(
+    history: History, profiles: Mapping[str, Profile] | None, at: datetime | str | None
+) -> _Facts:
+    from rtt_topology.aggregate.history import cluster_sites, event_pairs, periods, site_sources
+    from rtt_topology.graph.beacons import narrowed_history
+
+    clusters = set(cluster_sites(history))
+    last_seen = _last_seen(history)
+    services = pd.Series([ts for site, ts in last_seen.items() if site not in clusters])
+    moment = _at(services, at)
+    end = None
+    if at is not None and moment is not None:
+        # Only what had arrived by then counts: ts <= moment, the window's end excluded.
+        end = moment + pd.Timedelta(microseconds=1)
+    with narrowed_history(history, end=end) as kept:
+        if kept is not history:
+            last_seen = _last_seen(kept)
+        sources: dict[str, set[str]] = {}
+        pairs = site_sources(kept)
+        for site, source in pairs[["site", "source"]].itertuples(index=False):
+            sources.setdefault(str(site), set()).add(str(source))
+        return _Facts(
+            clusters, moment, periods(kept, profiles), periods(kept), last_seen,
+            _pair_counts(event_pairs(kept)), sources,
+        )  # fmt: skip
+
+
+def _last_seen(history: History) -> dict[str, pd.Timestamp]:
+    """Return each site's last beacon (UTC)."""
+    from rtt_topology.aggregate.sql.figures import last_seen
+
+    table = history.sql(last_seen())
+    return {
+        str(site): pd.Timestamp(int(us) * 1000, tz="UTC")
+        for site, us in zip(table["site"], table["last_us"], strict=True)
+    }
+
+
+def _checks(
+    facts: _Facts, profiles: Mapping[str, Profile] | None, G: nx.DiGraph[str] | None
+) -> pd.DataFrame:
+    """Run every check of every service from the per-site figures."""
+    clusters, moment, table, measured, last_seen, events, sources = facts
+    sites = [s for s in table.index if s not in clusters]
     rows: list[dict[str, Any]] = []
 
     def add(site: str, check: str, status: str, reason: str) -> None:
         rows.append({"site": site, "check": check, "status": status, "reason": reason})
 
     low, high = _CADENCE_S[0] * (1 - _TOLERANCE), _CADENCE_S[1] * (1 + _TOLERANCE)
+    # Plain mappings: a lookup per site and check stays cheap for thousands of sites.
+    periods = dict(zip(table.index, table["period_s"].astype(float), strict=True))
+    measured_from = dict(zip(measured.index, measured["period_from"], strict=True))
+    measured_s = dict(zip(measured.index, measured["period_s"].astype(float), strict=True))
     for site in sites:
-        period = float(table.loc[site, "period_s"])
+        period = periods[site]
         if site not in last_seen:
             add(site, "periodic_beacons", "fail", "no beacons")
-        elif measured.loc[site, "period_from"] == "inferred":
-            every = float(measured.loc[site, "period_s"])
+        elif measured_from[site] == "inferred":
+            every = measured_s[site]
             ok = low <= every <= high
             add(site, "periodic_beacons", "pass" if ok else "fail",
                 f"beacons every {every:.0f} s (30-60 s expected)")  # fmt: skip

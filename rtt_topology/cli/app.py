@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import click
 
 from rtt_topology._version import __version__
-from rtt_topology.cli.analysis import drift_command, status
+from rtt_topology.cli.analysis import drift_command, incidents_command, status
 from rtt_topology.cli.common import EXIT_FAILURE, EXIT_OK
 from rtt_topology.cli.demo import demo
 from rtt_topology.cli.diagnostics import check, diagnose, payload
@@ -23,6 +23,7 @@ from rtt_topology.cli.remote import send
 from rtt_topology.cli.report import report_command
 from rtt_topology.cli.sections import SectionedGroup
 from rtt_topology.cli.serve import serve_command
+from rtt_topology.cli.store import ingest_command, store_group
 from rtt_topology.errors import RttTopologyError
 
 __all__ = ["cli", "main"]
@@ -31,8 +32,9 @@ __all__ = ["cli", "main"]
 _SECTIONS: tuple[tuple[str, tuple[click.Command, ...]], ...] = (
     ("Getting started", (demo,)),
     ("Load", (summary,)),
+    ("Store", (ingest_command, store_group)),
     ("Graph", (graph, reconcile_command)),
-    ("Analysis", (status, drift_command)),
+    ("Analysis", (status, drift_command, incidents_command)),
     ("Diagnostics", (payload, check, diagnose)),
     ("Report", (report_command,)),
     ("Remote", (send, serve_command)),

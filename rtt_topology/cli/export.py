@@ -7,14 +7,23 @@ from pathlib import Path
 
 import click
 
-from rtt_topology.cli.common import one_or_many, progress_wanted
+from rtt_topology.cli.common import (
+    BeaconOptions,
+    engine_options,
+    one_or_many,
+    open_beacons,
+    progress_wanted,
+    window_options,
+)
 from rtt_topology.errors import RttTopologyError
 
 __all__ = ["grafana_dashboard", "metrics_command"]
 
 
 @click.command("metrics")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
+@engine_options
+@window_options
 @click.option("--profiles", "-p", help="Profiles: a file, directory or glob.")
 @click.option(
     "--traces", "-t", multiple=True, help="Trace exports (edge metrics, corridors; repeatable)."
@@ -33,6 +42,12 @@ __all__ = ["grafana_dashboard", "metrics_command"]
 )
 def metrics_command(
     sources: Sequence[str],
+    store: str | None,
+    engine: str,
+    memory_limit: str | None,
+    threads: int | None,
+    start: str | None,
+    end: str | None,
     profiles: str | None,
     traces: Sequence[str],
     corridors_path: str | None,
@@ -41,12 +56,12 @@ def metrics_command(
 ) -> None:
     """Print the Prometheus metrics of beacons, profiles and traces, or write a textfile.
 
-    SOURCES are beacon files, directories or globs.
+    SOURCES are beacon files, directories or globs; or give --store DIR.
     """
     from rtt_topology._timestamps import instant_ns
     from rtt_topology.export.metrics import exposition, write_textfile
     from rtt_topology.graph.build import build_graph
-    from rtt_topology.load import read_beacons, read_profiles
+    from rtt_topology.load import read_profiles
     from rtt_topology.load.traces import read_traces
 
     try:
@@ -56,10 +71,8 @@ def metrics_command(
     if corridors_path and not traces:
         raise click.UsageError("--corridors needs --traces: corridors are checked against them")
     progress = progress_wanted()
-    beacons = read_beacons(one_or_many(sources), progress=progress).beacons
     profile_map = read_profiles(profiles).profiles if profiles else None
     spans = read_traces(one_or_many(traces), end=at, progress=progress).spans if traces else None
-    G = build_graph(beacons, profile_map, spans=spans, end=at)
     results = None
     if corridors_path and spans is not None:
         from rtt_topology.diagnostics.corridors import (
@@ -69,13 +82,18 @@ def metrics_command(
         )
 
         results = check_corridors(load_corridors(corridors_path), observed_paths(spans))
-    if output is None:
-        click.echo(exposition(beacons, profile_map, G, at=at, corridors=results), nl=False)
-        return
-    try:
-        write_textfile(output, beacons, profile_map, G, at=at, corridors=results)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+    options = BeaconOptions(sources, store, start, end, engine, memory_limit, threads)
+    with open_beacons(options) as opened:
+        assert opened is not None
+        beacons = opened.beacons
+        G = build_graph(beacons, profile_map, spans=spans, end=at)
+        if output is None:
+            click.echo(exposition(beacons, profile_map, G, at=at, corridors=results), nl=False)
+            return
+        try:
+            write_textfile(output, beacons, profile_map, G, at=at, corridors=results)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {output}", err=True)
 
 

@@ -5,19 +5,32 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from rtt_topology.cli.common import progress_wanted
+from rtt_topology.cli.common import (
+    BadInput,
+    BeaconOptions,
+    engine_options,
+    open_beacons,
+    progress_wanted,
+    window,
+    window_options,
+)
 from rtt_topology.cli.output import echo_json
 from rtt_topology.errors import LoadError
 
-__all__ = ["print_summary", "summary"]
+if TYPE_CHECKING:
+    from rtt_topology.aggregate.engines import Engine
+
+__all__ = ["print_history_summary", "print_summary", "summary"]
 
 
 @click.command()
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1)
+@engine_options
+@window_options
 @click.option("--profiles", "-p", "profiles", help="Profiles: a file, directory or glob.")
 @click.option(
     "--format",
@@ -35,6 +48,12 @@ __all__ = ["print_summary", "summary"]
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def summary(
     sources: Sequence[str],
+    store: str | None,
+    engine: str,
+    memory_limit: str | None,
+    threads: int | None,
+    start: str | None,
+    end: str | None,
     profiles: str | None,
     fmt: str | None,
     assume_utc: bool,
@@ -45,8 +64,17 @@ def summary(
     """Summarise beacon histories per service, with the load report.
 
     SOURCES are files, directories or globs of JSON Lines, JSON, CSV, Parquet or
-    service logs (text formats may be gzip-compressed).
+    service logs (text formats may be gzip-compressed); or give --store DIR.
     """
+    if store:
+        if sources or fmt or assume_utc or rejects:
+            raise BadInput("--store reads a history store: give no SOURCES, --format, "
+                           "--assume-utc or --rejects with it")  # fmt: skip
+        options = BeaconOptions((), store, start, end, engine, memory_limit, threads)
+        print_history_summary(options, profiles=profiles, as_json=as_json, strict=strict)
+        return
+    if not sources:
+        raise BadInput("give beacon SOURCES or --store DIR")
     print_summary(
         list(sources),
         profiles=profiles,
@@ -55,6 +83,9 @@ def summary(
         assume_utc=assume_utc,
         strict=strict,
         rejects=rejects,
+        start=start,
+        end=end,
+        engine=engine,
     )
 
 
@@ -67,6 +98,9 @@ def print_summary(
     assume_utc: bool = False,
     strict: bool = False,
     rejects: Path | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    engine: str = "auto",
 ) -> None:
     """Read beacons (and profiles); print the per-service summary and the load report."""
     from rtt_topology.aggregate.history import service_summary
@@ -82,7 +116,7 @@ def print_summary(
     if load.report.failures and not load.report.files:
         failure = load.report.failures[0]
         raise LoadError(failure.source, f"no file could be read ({failure.reason})")
-    table = service_summary(load.beacons)
+    table = service_summary(window(load.beacons, start, end), engine=cast("Engine", engine))
     declared: dict[str, Any] = {}
     profile_report = None
     if profiles is not None:
@@ -113,6 +147,43 @@ def print_summary(
         click.echo("profiles: " + profile_report.summary())
     if rejects is not None:
         click.echo(f"rejected records written to {rejects}")
+
+
+def print_history_summary(
+    options: BeaconOptions, *, profiles: str | None, as_json: bool, strict: bool = False
+) -> None:
+    """Print the per-service summary of a history store (its window) and its quarantine."""
+    from rtt_topology.aggregate.history import service_summary
+    from rtt_topology.load import read_profiles
+
+    with open_beacons(options, progress=progress_wanted() and not as_json) as opened:
+        assert opened is not None
+        table = service_summary(opened.beacons)
+        beacons = len(opened.beacons)
+        report = opened.report
+    declared: dict[str, Any] = {}
+    profile_report = None
+    if profiles is not None:
+        profile_load = read_profiles(profiles, strict=strict)
+        declared = dict(profile_load.profiles)
+        profile_report = profile_load.report
+        table["declared"] = table["site"].isin(list(declared))
+    missing = sorted(set(declared) - set(table["site"]))
+    rejected = 0 if report is None else len(report.rejects)
+    if as_json:
+        data: dict[str, Any] = {"services": table.to_dict(orient="records")}
+        data["store"] = {"path": options.store, "beacons": beacons, "rejected": rejected}
+        if profile_report is not None:
+            data["declared_not_seen"] = missing
+            data["profiles"] = profile_report.to_dict()
+        echo_json(data)
+        return
+    _render_table(table)
+    if missing:
+        click.echo(f"declared in a profile but never seen: {', '.join(missing)}")
+    click.echo(f"store {options.store}: {beacons} beacons, {rejected} quarantined record(s)")
+    if profile_report is not None:
+        click.echo("profiles: " + profile_report.summary())
 
 
 def _render_table(table: Any) -> None:

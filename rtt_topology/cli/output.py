@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-__all__ = ["echo_json", "frame_records", "print_table", "write_or_print"]
+__all__ = ["PLAIN_ROWS", "echo_json", "frame_records", "print_table", "write_or_print"]
 
 
 def _json_default(value: Any) -> Any:
@@ -36,17 +36,16 @@ def write_or_print(data: Any, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+#: Above this many rows a table is printed as aligned plain text: rich lays out
+#: every cell, which takes seconds for the thousands of services of a datacenter.
+PLAIN_ROWS = 1_000
+
+
 def print_table(title: str, frame: Any, columns: Sequence[str]) -> None:
     """Print some columns of a frame as a table; cells are data, rendered as plain text."""
     import pandas as pd
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    view = Table(title=title, show_edge=False, header_style="bold")
-    for column in columns:
-        view.add_column(column)
+    rows = []
     for row in frame[list(columns)].itertuples(index=False):
         cells = []
         for column, value in zip(columns, row, strict=True):
@@ -58,9 +57,30 @@ def print_table(title: str, frame: Any, columns: Sequence[str]) -> None:
                 text = "" if value != value else f"{value:.4g}"
             else:
                 text = "" if value is None or value is pd.NA else str(value)
-            cells.append(Text(text))
-        view.add_row(*cells)
+            cells.append(text)
+        rows.append(cells)
+    if len(rows) > PLAIN_ROWS:
+        _print_plain(title, list(columns), rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    view = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        view.add_column(column)
+    for cells in rows:
+        view.add_row(*(Text(cell) for cell in cells))
     console.print(view)
+
+
+def _print_plain(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """Print a title, a header and rows as columns aligned with spaces."""
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    click.echo("\n".join(line.rstrip() for line in lines))
 
 
 def frame_records(frame: Any) -> list[dict[str, Any]]:

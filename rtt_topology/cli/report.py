@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rtt_topology.cli.common import input_options, progress_wanted
+from rtt_topology.cli.common import BadInput, engine_options, input_options, progress_wanted
 
 __all__ = ["report_command"]
 
@@ -16,6 +16,7 @@ _REPORT_FORMATS = ("html", "md", "json")
 
 @click.command("report")
 @input_options
+@engine_options
 @click.option("--rules", "-r", "rules_path", help="Rules file (YAML or JSON).")
 @click.option("--corridors", "-c", "corridors_path", help="Declared corridors file.")
 @click.option(
@@ -38,6 +39,10 @@ def report_command(
     traces: Sequence[str],
     start: str | None,
     end: str | None,
+    store: str | None,
+    engine: str,
+    memory_limit: str | None,
+    threads: int | None,
     rules_path: str | None,
     corridors_path: str | None,
     fmt: str | None,
@@ -46,11 +51,20 @@ def report_command(
     bucket: str,
     title: str,
 ) -> None:
-    """Write the offline datacenter report: one self-contained HTML page (or Markdown, JSON)."""
+    """Write the offline datacenter report: one self-contained HTML page (or Markdown, JSON).
+
+    The beacons come from --beacons files or from a history store (--store DIR),
+    analysed out of core by DuckDB.
+    """
+    from contextlib import ExitStack
+
+    from rtt_topology.aggregate.engines import History
     from rtt_topology.report.build import FORMATS, build_report
 
-    if not (beacons or profiles or traces):
-        raise click.UsageError("give at least one of --beacons, --profiles, --traces")
+    if store and beacons:
+        raise BadInput("give --beacons or --store DIR, not both")
+    if not (beacons or store or profiles or traces):
+        raise click.UsageError("give at least one of --beacons, --store, --profiles, --traces")
     chosen = fmt or (FORMATS.get(output.suffix.lower()) if output is not None else None)
     if chosen is None:
         if output is not None:
@@ -59,19 +73,27 @@ def report_command(
                 "or pass --format"
             )
         chosen = "html"
-    result = build_report(
-        list(beacons) or None,
-        profiles,
-        list(traces) or None,
-        rules=rules_path,
-        corridors=corridors_path,
-        start=start,
-        end=end,
-        bucket=bucket,
-        top_n=top_n,
-        title=title,
-        progress=progress_wanted(),
-    )
+    with ExitStack() as stack:
+        source: list[str] | History | None = list(beacons) or None
+        if store:
+            history = History.from_store(
+                store, start=start, end=end, memory_limit=memory_limit, threads=threads
+            )
+            source = stack.enter_context(history)
+        result = build_report(
+            source,
+            profiles,
+            list(traces) or None,
+            rules=rules_path,
+            corridors=corridors_path,
+            start=start,
+            end=end,
+            bucket=bucket,
+            top_n=top_n,
+            title=title,
+            progress=progress_wanted(),
+            engine=engine,  # type: ignore[arg-type]
+        )
     if output is None:
         text = {"html": result.to_html, "md": result.to_markdown, "json": result.to_json}[chosen]()
         click.echo(text)

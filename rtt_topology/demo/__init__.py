@@ -8,7 +8,7 @@ byte-identical files. See :func:`generate_demo` for the output layout and
 from rtt_topology.demo.accuracy import AccuracyScore, format_score, score_incidents
 from rtt_topology.demo.build import DemoScenario, build_scenario, generate_demo
 from rtt_topology.demo.noisy import NoisyHistory, read_truth, write_noisy_history
-from rtt_topology.demo.scaled import write_scaled_beacons
+from rtt_topology.demo.scaled import write_scaled_beacons, write_scaled_store
 from rtt_topology.demo.truth import DemoManifest, GroundTruth
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "score_incidents",
     "write_noisy_history",
     "write_scaled_beacons",
+    "write_scaled_store",
 ]

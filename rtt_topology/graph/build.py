@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import pandas as pd
@@ -44,6 +44,9 @@ from rtt_topology.errors import InputError
 from rtt_topology.graph.contract import EDGE_KINDS, NODE_ATTRIBUTES, Attribute
 from rtt_topology.graph.validate import validate_graph
 from rtt_topology.schemas import Profile
+
+if TYPE_CHECKING:
+    from rtt_topology.aggregate.engines import Engine, History
 
 __all__ = [
     "EDGE_TABLE_COLUMNS",
@@ -83,27 +86,6 @@ def _in_window(times: pd.Series, start: datetime | None, end: datetime | None) -
     if end is not None:
         keep &= times < end
     return keep
-
-
-def _collected_with(beacons: pd.DataFrame, clusters: list[str]) -> dict[str, str]:
-    """Service to cluster, when the service's beacons share files with one cluster only.
-
-    A collector per cluster writes one file: a cluster's heartbeats and its
-    services' beacons then arrive together.
-    """
-    if not clusters or beacons.empty:
-        return {}
-    pairs = beacons[["site", "source"]].drop_duplicates().astype(str).drop_duplicates()
-    cluster_set = set(clusters)
-    cluster_of_file: dict[str, set[str]] = {}
-    for site, source in pairs.itertuples(index=False):
-        if site in cluster_set:
-            cluster_of_file.setdefault(source, set()).add(site)
-    candidates: dict[str, set[str]] = {}
-    for site, source in pairs.itertuples(index=False):
-        if site not in cluster_set:
-            candidates.setdefault(site, set()).update(cluster_of_file.get(source, set()))
-    return {site: next(iter(c)) for site, c in candidates.items() if len(c) == 1}
 
 
 def _profile_group(profile: Profile, clusters: set[str]) -> str | None:
@@ -237,7 +219,7 @@ def _check_edge_table(edges: pd.DataFrame) -> None:
 
 
 def build_graph(
-    beacons: pd.DataFrame | None = None,
+    beacons: pd.DataFrame | History | None = None,
     profiles: Mapping[str, Profile] | None = None,
     edges: pd.DataFrame | None = None,
     *,
@@ -245,13 +227,16 @@ def build_graph(
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     groups: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> nx.DiGraph[str]:
     """Join beacons, profiles and trace edges into the service graph.
 
     Parameters
     ----------
     beacons
-        A beacon table (:func:`~rtt_topology.load.read_beacons`).
+        A beacon table (:func:`~rtt_topology.load.read_beacons`), or a
+        :class:`~rtt_topology.aggregate.engines.History` (a history store): only its
+        per-service summary, clusters and (site, source) pairs are read.
     profiles
         Profiles keyed by site (:func:`~rtt_topology.load.read_profiles`).
     edges
@@ -265,6 +250,10 @@ def build_graph(
         The window, ``start <= ts < end`` (aware datetimes or ISO 8601 strings).
     groups
         Service to group, overriding what the inputs say.
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`): which engine reads
+        the beacons.
 
     Returns
     -------
@@ -294,17 +283,10 @@ def build_graph(
     collected_with: dict[str, str] = {}
     summary = None
     if beacons is not None:
-        from rtt_topology.aggregate.history import cluster_sites, service_summary
-        from rtt_topology.columns import validate_beacon_frame
-
-        validate_beacon_frame(beacons)
         inputs.append("beacons")
-        if window_start or window_end:
-            beacons = beacons[_in_window(beacons["ts"], window_start, window_end)]
-        clusters = cluster_sites(beacons)
-        services = beacons[~beacons["site"].astype(str).isin(clusters)]
-        summary = service_summary(services)
-        collected_with = _collected_with(beacons, clusters)
+        from rtt_topology.graph.beacons import beacon_facts
+
+        summary, clusters, collected_with = beacon_facts(beacons, window_start, window_end, engine)
 
     if spans is not None:
         inputs.append("traces")

@@ -72,6 +72,7 @@ from rtt_topology.incidents.rows import (
 )
 
 if TYPE_CHECKING:
+    from rtt_topology.aggregate.engines import Engine, History
     from rtt_topology.diagnostics.corridors import CorridorResults
     from rtt_topology.diagnostics.rules.results import RuleResults
     from rtt_topology.load.report import LoadReport
@@ -80,7 +81,9 @@ if TYPE_CHECKING:
 __all__ = ["INCIDENT_COLUMNS", "INCIDENT_KINDS", "find_incidents"]
 
 
-def _drift_incidents(beacons: pd.DataFrame, *, start: Any, end: Any) -> list[dict[str, Any]]:
+def _drift_incidents(
+    beacons: pd.DataFrame | History, *, start: Any, end: Any
+) -> list[dict[str, Any]]:
     from rtt_topology.analysis.drift import drift_events
 
     events = drift_events(beacons, start=start, end=end)
@@ -204,7 +207,7 @@ def _quarantine_incidents(report: LoadReport) -> list[dict[str, Any]]:
 
 
 def find_incidents(
-    beacons: pd.DataFrame | None = None,
+    beacons: pd.DataFrame | History | None = None,
     profiles: Mapping[str, Profile] | None = None,
     G: nx.DiGraph[str] | None = None,
     *,
@@ -217,6 +220,7 @@ def find_incidents(
     min_stop_s: float = 300.0,
     flapping_restarts: int = 3,
     flapping_window_s: float = 900.0,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Return the incidents found in beacons, the graph, rule and corridor results and loads.
 
@@ -226,8 +230,9 @@ def find_incidents(
     Parameters
     ----------
     beacons
-        The beacon table (:func:`~rtt_topology.load.read_beacons`): liveness,
-        cadence and drift incidents.
+        The beacon table (:func:`~rtt_topology.load.read_beacons`), or a
+        :class:`~rtt_topology.aggregate.engines.History`: liveness, cadence and
+        drift incidents.
     profiles
         Declared profiles (heartbeat periods), as for
         :func:`~rtt_topology.analysis.liveness.states`.
@@ -247,6 +252,10 @@ def find_incidents(
     flapping_restarts, flapping_window_s
         As in :func:`~rtt_topology.analysis.liveness.states`: how many restarts, each
         within how many seconds of the previous, make a restart storm.
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`): the engine of the
+        beacon analyses.
 
     Returns
     -------
@@ -285,12 +294,15 @@ def find_incidents(
         raise InputError(f"flapping_restarts must be at least 2, got {flapping_restarts!r}")
     rows: list[dict[str, Any]] = []
     if beacons is not None and len(beacons):
-        rows += liveness_incidents(
-            beacons, profiles, G, start=start, end=end,
-            min_outage_s=min_outage_s, min_stop_s=min_stop_s,
-            flapping_restarts=flapping_restarts, flapping_window_s=flapping_window_s,
-        )  # fmt: skip
-        rows += _drift_incidents(beacons, start=start, end=end)
+        from rtt_topology.aggregate.engines import engine_input
+
+        with engine_input(beacons, engine) as data:
+            rows += liveness_incidents(
+                data, profiles, G, start=start, end=end,
+                min_outage_s=min_outage_s, min_stop_s=min_stop_s,
+                flapping_restarts=flapping_restarts, flapping_window_s=flapping_window_s,
+            )  # fmt: skip
+            rows += _drift_incidents(data, start=start, end=end)
     if G is not None:
         rows += _graph_incidents(G)
     if rules is not None:

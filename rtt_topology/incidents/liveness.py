@@ -20,6 +20,7 @@ from rtt_topology.incidents.rows import (
 )
 
 if TYPE_CHECKING:
+    from rtt_topology.aggregate.engines import Engine, History
     from rtt_topology.schemas import Profile
 
 __all__ = ["gap_incidents", "liveness_incidents"]
@@ -56,7 +57,7 @@ def gap_incidents(gaps: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def liveness_incidents(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None,
     G: nx.DiGraph[str] | None,
     *,
@@ -66,6 +67,7 @@ def liveness_incidents(
     min_stop_s: float,
     flapping_restarts: int,
     flapping_window_s: float,
+    engine: Engine = "auto",
 ) -> list[dict[str, Any]]:
     """Return the incidents of the beacons' liveness (kinds in :mod:`rtt_topology.incidents.find`).
 
@@ -81,22 +83,53 @@ def liveness_incidents(
     grace``). Its ``duration_s`` runs from that start to the next beacon, or to
     the window end while it goes on; ``min_outage_s`` is compared with the
     ``down`` time, as before.
+
+    ``beacons`` is a beacon table or a
+    :class:`~rtt_topology.aggregate.engines.History`; ``engine`` picks where the
+    liveness, restarts and cadence behind the incidents run (see
+    :func:`~rtt_topology.aggregate.engines.choose_engine`): the rows are the same.
     """
+    from rtt_topology.aggregate.engines import History, engine_input
+
+    with engine_input(beacons, engine) as data:
+        chosen: Engine = "duckdb" if isinstance(data, History) else "pandas"
+        return _liveness_rows(
+            data, profiles, G, start=start, end=end, min_outage_s=min_outage_s,
+            min_stop_s=min_stop_s, flapping_restarts=flapping_restarts,
+            flapping_window_s=flapping_window_s, engine=chosen,
+        )  # fmt: skip
+
+
+def _liveness_rows(
+    beacons: pd.DataFrame | History,
+    profiles: Mapping[str, Profile] | None,
+    G: nx.DiGraph[str] | None,
+    *,
+    start: Any,
+    end: Any,
+    min_outage_s: float,
+    min_stop_s: float,
+    flapping_restarts: int,
+    flapping_window_s: float,
+    engine: Engine,
+) -> list[dict[str, Any]]:
+    """Return the rows of :func:`liveness_incidents`, every analysis run on one ``engine``."""
     from rtt_topology.aggregate.history import periods, restarts
     from rtt_topology.analysis.cadence import cadence_changes
     from rtt_topology.analysis.liveness import collector_gaps, downtime
 
     rows: list[dict[str, Any]] = gap_incidents(
-        collector_gaps(beacons, profiles, start=start, end=end)
+        collector_gaps(beacons, profiles, start=start, end=end, engine=engine)
     )
     quiet = downtime(
         beacons, profiles, start=start, end=end,
         flapping_restarts=flapping_restarts, flapping_window_s=flapping_window_s,
+        engine=engine,
     )  # fmt: skip
     crash = quiet[quiet["kind"] == "crash"].copy()
     crash["until"] = crash["end"].fillna(crash["start"] + pd.to_timedelta(crash["duration_s"], "s"))
     crash = crash.sort_values(["site", "start"], kind="stable")
-    period = periods(beacons, profiles)["period_s"]
+    period = periods(beacons, profiles, engine=engine)["period_s"]
     due = crash["last_beacon"] + pd.to_timedelta(
         crash["site"].astype(str).map(period).fillna(0.0).to_numpy(), "s"
     )
@@ -105,7 +138,7 @@ def liveness_incidents(
     absorbed = np.zeros(len(crash), bool)
 
     # Restart storms: chains of restarts.
-    again = restarts(beacons)
+    again = restarts(beacons, engine=engine)
     if start is not None:
         again = again[again["ts"] >= pd.Timestamp(start)]
     if end is not None:
@@ -141,7 +174,7 @@ def liveness_incidents(
         )
 
     # Cadence changes absorb the silences they cause.
-    changes = cadence_changes(beacons, profiles, start=start, end=end)
+    changes = cadence_changes(beacons, profiles, start=start, end=end, engine=engine)
     for change in records(changes):
         site = str(change.site)
         lo = change.start.to_datetime64()

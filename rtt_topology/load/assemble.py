@@ -171,11 +171,12 @@ class BlockAccumulator:
 
     @staticmethod
     def encode(block: pa.Table) -> pa.Table:
-        """Dictionary-encode a validated block's text columns (pure: safe in threads)."""
+        """Dictionary-encode a validated block's plain text columns (pure: safe in threads)."""
         columns = {}
         for name in RAW_SCHEMA.names:
             column = block.column(name)
-            columns[name] = pc.dictionary_encode(column) if name in _TEXT else column
+            encode = name in _TEXT and not pa.types.is_dictionary(column.type)
+            columns[name] = pc.dictionary_encode(column) if encode else column
         return pa.table(columns)
 
     def append(self, encoded: pa.Table, source_id: int) -> None:

@@ -16,7 +16,8 @@ dictionary of one long value repeated on every row weighs little on disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -25,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rtt_topology._progress import ProgressOption
+from rtt_topology._timestamps import Instant, aware_utc
 from rtt_topology.errors import FormatError, InputError, LoadError, RecordError
 from rtt_topology.load.assemble import BlockAccumulator
 from rtt_topology.load.formats import (
@@ -54,7 +56,9 @@ __all__ = [
     "PARQUET_FREE_ROWS",
     "PARQUET_MAX_ROWS_PER_BYTE",
     "BeaconLoad",
+    "FileBlocks",
     "beacons_from_records",
+    "read_beacon_files",
     "read_beacons",
 ]
 
@@ -83,6 +87,29 @@ class BeaconLoad(NamedTuple):
 
     beacons: pd.DataFrame
     report: LoadReport
+
+
+class FileBlocks(NamedTuple):
+    """One file's valid records as :func:`read_beacon_files` hands them over.
+
+    Attributes
+    ----------
+    path
+        The file, as it is named in the ``source`` column.
+    blocks
+        Arrow tables of valid records, in reading order: the columns of
+        :data:`rtt_topology.load.records.RAW_SCHEMA` (text columns
+        dictionary-encoded; ``ts`` parsed to UTC) and ``source``, all 0.
+    stats
+        The file's counts.
+    rejects
+        Its quarantined records, by line.
+    """
+
+    path: str
+    blocks: list[pa.Table]
+    stats: FileStats
+    rejects: list[Reject]
 
 
 def _first_char(head: bytes) -> bytes:
@@ -269,6 +296,9 @@ def read_beacons(
     assume_utc: bool = False,
     strict: bool = False,
     progress: ProgressOption = False,
+    start: Instant | None = None,
+    end: Instant | None = None,
+    sites: Sequence[str] | None = None,
 ) -> BeaconLoad:
     r"""Read beacon histories into one validated, sorted, deduplicated table.
 
@@ -281,7 +311,9 @@ def read_beacons(
         ``.csv`` (flattened columns: ``url`` or ``structure.url``...), ``.parquet``,
         ``.log`` / ``.txt`` / ``.out`` (service logs with ``[RTT] <event> sent``
         entries); text formats may end in ``.gz``. Content is checked against
-        the suffix.
+        the suffix. One directory that is a history store (see
+        :func:`rtt_topology.store.ingest`) is read as the store, at Parquet
+        speed: :func:`rtt_topology.load.store.read_store`.
     format
         Force one format for every file (``"jsonl"``, ``"json"``, ``"csv"``,
         ``"parquet"``, ``"log"``), e.g. for files without a suffix.
@@ -294,13 +326,22 @@ def read_beacons(
     progress
         ``True`` draws a progress bar on stderr (on a terminal or in a notebook);
         a callable receives ``(bytes_done, bytes_total, label)``.
+    start, end
+        Keep only beacons with ``start <= ts < end`` (UTC; ISO 8601 text with an
+        offset, an aware datetime or a Timestamp); unbounded when ``None``.
+    sites
+        Keep only the beacons of these sites.
 
     Returns
     -------
     BeaconLoad
         ``beacons``, the table of :mod:`rtt_topology.columns`, and ``report``, a
         :class:`~rtt_topology.load.report.LoadReport` in which
-        ``accepted + rejected == read``.
+        ``accepted + rejected == read``. From a store, the window and the sites
+        are pushed down to the scan and the report counts the rows read. From
+        files, every record is read and accounted for in the report, then the
+        table keeps the window and the sites: ``len(beacons)`` may be less than
+        ``report.rows``.
 
     Raises
     ------
@@ -329,10 +370,17 @@ def read_beacons(
     >>> print(report.rejects[0])
     /...east.jsonl:3: ts: naive timestamp (no UTC offset); pass assume_utc=True to read it as UTC
     """
-    if format is not None and format not in _FORMAT_NAMES:
-        raise InputError(
-            f"unknown format {format!r}: use one of {', '.join(sorted(_FORMAT_NAMES))}"
-        )
+    _check_format(format)
+    if isinstance(source, str | os.PathLike):
+        from rtt_topology.load.store import is_store, read_store
+
+        if is_store(source):
+            return read_store(source, start=start, end=end, sites=sites)
+    first, last = aware_utc(start, "start"), aware_utc(end, "end")
+    lo = None if first is None else pd.Timestamp(first)
+    hi = None if last is None else pd.Timestamp(last)
+    if lo is not None and hi is not None and lo >= hi:
+        raise InputError(f"start ({lo}) must be before end ({hi})")
     report = LoadReport()
     accumulator = BlockAccumulator()
 
@@ -350,7 +398,105 @@ def read_beacons(
         progress=progress,
         description="reading beacons",
     )
-    return _finish(accumulator, report, strict=strict)
+    load = _finish(accumulator, report, strict=strict)
+    if lo is None and hi is None and sites is None:
+        return load
+    return BeaconLoad(_keep(load.beacons, lo, hi, sites), load.report)
+
+
+def _check_format(format: str | None) -> None:
+    if format is not None and format not in _FORMAT_NAMES:
+        raise InputError(
+            f"unknown format {format!r}: use one of {', '.join(sorted(_FORMAT_NAMES))}"
+        )
+
+
+def _keep(
+    frame: pd.DataFrame,
+    lo: pd.Timestamp | None,
+    hi: pd.Timestamp | None,
+    sites: Sequence[str] | None,
+) -> pd.DataFrame:
+    """Keep the rows of the window and the sites; drop the categories no row uses."""
+    mask = pd.Series(True, index=frame.index)
+    if lo is not None:
+        mask &= frame["ts"] >= lo
+    if hi is not None:
+        mask &= frame["ts"] < hi
+    if sites is not None:
+        mask &= frame["site"].isin([str(s) for s in sites])
+    kept = frame.loc[mask.to_numpy()].reset_index(drop=True)
+    for name in ("site", "session", "event", "url", "title"):
+        kept[name] = kept[name].cat.remove_unused_categories()
+    return kept
+
+
+def read_beacon_files(
+    source: Source,
+    on_file: Callable[[FileBlocks], None],
+    *,
+    format: str | None = None,
+    assume_utc: bool = False,
+    progress: ProgressOption = False,
+    skip: Callable[[SourceFile], bool] | None = None,
+) -> LoadReport:
+    r"""Read beacon files one at a time, handing each file's valid records to ``on_file``.
+
+    The records meet exactly the rules of :func:`read_beacons` (same formats,
+    checks and rejects); nothing is sorted or deduplicated, and nothing is kept
+    after ``on_file`` returns, so memory is bounded by the largest file.
+
+    Parameters
+    ----------
+    source
+        As for :func:`read_beacons`.
+    on_file
+        Called once per file read, in order, with its :class:`FileBlocks`.
+    format, assume_utc, progress
+        As for :func:`read_beacons`.
+    skip
+        Called with each file before it is read; ``True`` leaves it unread (and
+        out of the report).
+
+    Returns
+    -------
+    LoadReport
+        The account of the files read (``duplicates`` is left at 0: the caller
+        collapses them).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.jsonl"
+    >>> line = '{"site":"api","session":"s","event":"e","ts":"2026-01-19T15:00:00Z"}\n'
+    >>> _ = path.write_text(line)
+    >>> seen = []
+    >>> report = read_beacon_files(path, lambda f: seen.append(sum(b.num_rows for b in f.blocks)))
+    >>> (seen, report.accepted)
+    ([1], 1)
+    """
+    _check_format(format)
+    report = LoadReport()
+
+    def read(file: SourceFile, on_bytes: Callable[[int], None]) -> None:
+        if skip is not None and skip(file):
+            return
+        accumulator = BlockAccumulator()
+        fmt = _resolve_format(file, sniff(file), format)
+        stats, rejects = _read_file(file, fmt, accumulator, assume_utc=assume_utc, advance=on_bytes)
+        on_file(FileBlocks(str(file.path), accumulator.blocks, stats, rejects))
+        report.add_file(stats)
+        report.rejects.extend(rejects)
+
+    read_each_file(
+        source,
+        kinds=BEACON_FORMATS.keys(),
+        report=report,
+        read=read,
+        progress=progress,
+        description="reading beacons",
+    )
+    return report
 
 
 def beacons_from_records(

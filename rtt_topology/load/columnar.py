@@ -154,6 +154,16 @@ def _positions(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.indices_nonzero(pc.fill_null(mask, False)))
 
 
+def _is_empty(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Mark empty strings; a dictionary column is looked at through its dictionary."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        empty = pc.equal(pc.binary_length(column.dictionary), 0)
+        return empty.take(column.indices)
+    return pc.equal(pc.binary_length(column), 0)
+
+
 def _timestamp_column(
     column: pa.Array | pa.ChunkedArray, *, assume_utc: bool
 ) -> tuple[pa.Array, dict[int, str]]:
@@ -213,7 +223,7 @@ def validate_block(table: pa.Table, *, assume_utc: bool = False) -> tuple[pa.Tab
         if column.null_count:
             flag(pc.is_null(column), name, MISSING)
         if not may_be_empty:
-            flag(pc.equal(pc.binary_length(column), 0), name, EMPTY)
+            flag(_is_empty(column), name, EMPTY)
     parsed: dict[str, pa.Array] = {}
     for name, required in TIME_FIELDS:
         column = table.column(name)

@@ -1,6 +1,10 @@
-"""Read JSON Lines beacons fast: Arrow parses whole blocks, bad blocks are narrowed down.
+"""Read JSON Lines beacons fast: whole blocks are parsed at once, bad blocks are narrowed down.
 
-The file is read in blocks of whole lines. Each block is parsed by Arrow's JSON
+The file is read in blocks of whole lines. A block of at least
+:data:`DUCKDB_MIN_BYTES` is first offered to DuckDB
+(:mod:`rtt_topology.load.duckdb_blocks`), which parses it twice as fast as Arrow
+and is taken only when the block is provably clean and every value passes the
+rules; this is the usual case. Otherwise the block is parsed by Arrow's JSON
 reader with an explicit schema and validated column-wise. A block that Arrow
 cannot parse as a whole (a malformed line, a type conflict, unknown keys, two
 objects on one line) is split in parts that are parsed again, down to a few
@@ -38,6 +42,8 @@ from rtt_topology.errors import RecordError
 from rtt_topology.load import records
 from rtt_topology.load.blocks import Lines, index_lines, read_blocks, set_aside
 from rtt_topology.load.columnar import validate_block
+from rtt_topology.load.duckdb_blocks import imported as duckdb_imported
+from rtt_topology.load.duckdb_blocks import parse_clean_block
 from rtt_topology.load.records import (
     RAW_SCHEMA,
     flatten_record,
@@ -48,10 +54,24 @@ from rtt_topology.load.records import (
 from rtt_topology.load.report import Reject, truncate_raw
 from rtt_topology.schemas import COUNT_FIELDS
 
-__all__ = ["BLOCK_BYTES", "MAX_ARROW_BRACKETS", "BlockParser", "BlockResult", "JsonLinesReader"]
+__all__ = [
+    "BLOCK_BYTES",
+    "DUCKDB_AFTER_BYTES",
+    "DUCKDB_MIN_BYTES",
+    "MAX_ARROW_BRACKETS",
+    "BlockParser",
+    "BlockResult",
+    "JsonLinesReader",
+]
 
 #: Bytes read per block.
 BLOCK_BYTES = 16 << 20
+#: Blocks of at least this many bytes are first offered to DuckDB (see
+#: :mod:`rtt_topology.load.duckdb_blocks`); below it, its fixed costs outweigh its speed.
+DUCKDB_MIN_BYTES = 1 << 20
+#: DuckDB is imported (some 0.3 s, once per process) only for a stream that has
+#: already given this many bytes: it pays off on large files only.
+DUCKDB_AFTER_BYTES = 64 << 20
 #: Lines with more opening brackets than this are parsed alone, never by Arrow.
 MAX_ARROW_BRACKETS = 1_000
 #: Blocks with at most this many lines are parsed line by line after a failure.
@@ -100,8 +120,20 @@ class BlockParser:
     prepare: Callable[[pa.Table], pa.Table]
     max_line: int
 
-    def run(self, data: memoryview) -> BlockResult:
-        """Return the tables and rejects of one block of whole lines."""
+    def run(self, data: memoryview, *, duckdb: bool = True) -> BlockResult:
+        """Return the tables and rejects of one block of whole lines.
+
+        ``duckdb=False`` keeps the block from DuckDB (see :data:`DUCKDB_MIN_BYTES`).
+        """
+        table = None
+        if duckdb and len(data) >= DUCKDB_MIN_BYTES:
+            table = parse_clean_block(data, max_line=self.max_line, max_brackets=MAX_ARROW_BRACKETS)
+        if table is not None:
+            valid, problems = validate_block(table, assume_utc=self.assume_utc)
+            # A block with a problem is read the strict way, for the exact reasons.
+            if not problems:
+                rows = valid.num_rows
+                return BlockResult(tables=[self.prepare(valid)], read=rows, lines=rows)
         result = BlockResult()
         too_long, heavy = set_aside(data, max_line=self.max_line, max_brackets=MAX_ARROW_BRACKETS)
         objects, others, blank, physical = index_lines(data, 1)
@@ -226,6 +258,7 @@ class JsonLinesReader:
         parser = BlockParser(self.assume_utc, self.prepare, max_line)
         pending: deque[tuple[Future[BlockResult], bytearray | None, int]] = deque()
         spare: list[bytearray] = []
+        seen = 0
         with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="rtt-jsonl") as pool:
             for buffer, length, head in read_blocks(
                 stream, spare, block_bytes=BLOCK_BYTES, max_line=max_line
@@ -238,7 +271,9 @@ class JsonLinesReader:
                         BlockResult(rejects=[(1, None, reason, head)], read=1, lines=1)
                     )
                 else:
-                    future = pool.submit(parser.run, memoryview(buffer)[:length])
+                    seen += length
+                    duckdb = seen > DUCKDB_AFTER_BYTES or duckdb_imported()
+                    future = pool.submit(parser.run, memoryview(buffer)[:length], duckdb=duckdb)
                 pending.append((future, buffer, length))
                 while len(pending) > _IN_FLIGHT:
                     self._collect(*pending.popleft(), spare, on_bytes)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,10 +43,10 @@ from rtt_topology.errors import InputError
 from rtt_topology.report.model import Facts, FigureBlock, Note, Section, TableBlock
 
 if TYPE_CHECKING:
+    from rtt_topology.aggregate.engines import Engine, History
     from rtt_topology.diagnostics.corridors import CorridorSet
     from rtt_topology.diagnostics.rules.ruleset import RuleSet
     from rtt_topology.load import BeaconLoad, ProfileLoad, TraceLoad
-    from rtt_topology.load.report import LoadReport
     from rtt_topology.report.analyses import Analysis
     from rtt_topology.schemas import Profile
 
@@ -216,77 +217,8 @@ class Report:
         return self.to_html()
 
 
-def _as_beacons(
-    beacons: Sources | BeaconLoad | pd.DataFrame | None, progress: ProgressOption
-) -> tuple[pd.DataFrame | None, LoadReport | None]:
-    from rtt_topology.load import BeaconLoad, read_beacons
-
-    if beacons is None:
-        return None, None
-    if isinstance(beacons, BeaconLoad):
-        return beacons.beacons, beacons.report
-    if isinstance(beacons, pd.DataFrame):
-        return beacons, None
-    load = read_beacons(_one_or_many(beacons), progress=progress)
-    if not load.report.files:
-        failure = load.report.failures[0] if load.report.failures else None
-        raise InputError(f"no beacon file could be read{f': {failure}' if failure else ''}")
-    return load.beacons, load.report
-
-
-def _as_profiles(
-    profiles: Sources | ProfileLoad | Mapping[str, Profile] | None,
-) -> tuple[Mapping[str, Profile] | None, LoadReport | None]:
-    from rtt_topology.load import ProfileLoad, read_profiles
-
-    if profiles is None:
-        return None, None
-    if isinstance(profiles, ProfileLoad):
-        return profiles.profiles, profiles.report
-    if isinstance(profiles, Mapping):
-        return profiles, None
-    load = read_profiles(_one_or_many(profiles))
-    return load.profiles, load.report
-
-
-def _as_spans(
-    traces: Sources | TraceLoad | pd.DataFrame | None,
-    start: Any,
-    end: Any,
-    progress: ProgressOption,
-) -> tuple[pd.DataFrame | None, LoadReport | None]:
-    from rtt_topology.load import TraceLoad, read_traces
-
-    if traces is None:
-        return None, None
-    if isinstance(traces, TraceLoad):
-        return traces.spans, traces.report
-    if isinstance(traces, pd.DataFrame):
-        return traces, None
-    load = read_traces(_one_or_many(traces), start=start, end=end, progress=progress)
-    return load.spans, load.report
-
-
-def _one_or_many(sources: Sources) -> Any:
-    if isinstance(sources, str | os.PathLike):
-        return sources
-    items = list(sources)
-    return items[0] if len(items) == 1 else items
-
-
-def _window(beacons: pd.DataFrame | None, start: Any, end: Any) -> pd.DataFrame | None:
-    if beacons is None or (start is None and end is None):
-        return beacons
-    keep = pd.Series(True, index=beacons.index)
-    if start is not None:
-        keep &= beacons["ts"] >= pd.Timestamp(start)
-    if end is not None:
-        keep &= beacons["ts"] < pd.Timestamp(end)
-    return beacons[keep].reset_index(drop=True)
-
-
 def build_report(
-    beacons: Sources | BeaconLoad | pd.DataFrame | None = None,
+    beacons: Sources | BeaconLoad | pd.DataFrame | History | None = None,
     profiles: Sources | ProfileLoad | Mapping[str, Profile] | None = None,
     traces: Sources | TraceLoad | pd.DataFrame | None = None,
     *,
@@ -299,6 +231,7 @@ def build_report(
     title: str = "RTT datacenter report",
     generated_at: datetime | None = None,
     progress: ProgressOption = False,
+    engine: Engine = "auto",
 ) -> Report:
     r"""Read the inputs, analyse them and lay out the report.
 
@@ -307,7 +240,9 @@ def build_report(
     beacons
         Beacon files, directories or globs (as for
         :func:`~rtt_topology.load.read_beacons`), a :class:`~rtt_topology.load.BeaconLoad`,
-        or a beacon table.
+        a beacon table, a history store's directory, or a
+        :class:`~rtt_topology.aggregate.engines.History`. A store or a history is
+        analysed out of core: only per-service and per-bucket tables are loaded.
     profiles
         Profile files or a directory, a :class:`~rtt_topology.load.ProfileLoad`, or
         profiles keyed by site.
@@ -330,6 +265,11 @@ def build_report(
     progress
         ``True`` draws a progress bar on a terminal or notebook; a callback
         ``(done, total, label)`` gets the steps.
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`: DuckDB for a store or a
+        history, and for a table of more than
+        :data:`~rtt_topology.aggregate.engines.AUTO_ROWS` beacons).
 
     Returns
     -------
@@ -362,8 +302,16 @@ def build_report(
     >>> html.startswith("<!DOCTYPE html>"), "<script" in html
     (True, False)
     """
+    from rtt_topology.aggregate.engines import choose_engine, engine_input
     from rtt_topology.graph.build import build_graph
     from rtt_topology.report.analyses import analyse
+    from rtt_topology.report.inputs import (
+        as_beacons,
+        as_corridors,
+        as_profiles,
+        as_rules,
+        as_spans,
+    )
     from rtt_topology.report.sections import sections
 
     if beacons is None and profiles is None and traces is None:
@@ -376,7 +324,12 @@ def build_report(
     steps = 4 + 11 + 9  # loads and graph, analyses (at most), sections
     done = 0
     # reuse(): the analyses share the periods, restarts and liveness segments they derive.
-    with progress_reporter(progress, steps, "report", unit="steps") as advance, reuse():
+    choose_engine(None, engine)  # an unknown engine fails before any load
+    with (
+        progress_reporter(progress, steps, "report", unit="steps") as advance,
+        reuse(),
+        ExitStack() as stack,
+    ):
 
         def step(label: str) -> None:
             nonlocal done
@@ -384,16 +337,17 @@ def build_report(
             advance(1, label)
 
         step("beacons")
-        beacon_table, beacon_report = _as_beacons(beacons, False)
-        beacon_table = _window(beacon_table, start, end)
+        beacon_table, beacon_report = as_beacons(beacons, False, start, end, stack)
+        if beacon_table is not None:
+            beacon_table = stack.enter_context(engine_input(beacon_table, engine))
         step("profiles")
-        profile_map, profile_report = _as_profiles(profiles)
+        profile_map, profile_report = as_profiles(profiles)
         step("traces")
-        spans, trace_report = _as_spans(traces, start, end, False)
+        spans, trace_report = as_spans(traces, start, end, False)
         step("graph")
         G = build_graph(beacon_table, profile_map, spans=spans, start=start, end=end)
-        rule_set = _as_rules(rules)
-        corridor_set = _as_corridors(corridors)
+        rule_set = as_rules(rules)
+        corridor_set = as_corridors(corridors)
         loads = {
             name: report
             for name, report in (
@@ -417,19 +371,3 @@ def build_report(
         generated_at=generated_at or datetime.now(UTC),
         analysis=analysis,
     )
-
-
-def _as_rules(rules: PathLike | RuleSet | None) -> RuleSet | None:
-    from rtt_topology.diagnostics.rules.ruleset import RuleSet, load_rules
-
-    if rules is None or isinstance(rules, RuleSet):
-        return rules
-    return load_rules(rules)
-
-
-def _as_corridors(corridors: PathLike | CorridorSet | None) -> CorridorSet | None:
-    from rtt_topology.diagnostics.corridors import CorridorSet, load_corridors
-
-    if corridors is None or isinstance(corridors, CorridorSet):
-        return corridors
-    return load_corridors(corridors)

@@ -6,6 +6,8 @@ important rows, so a report over thousands of services stays readable.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pandas as pd
 
 from rtt_topology.report.analyses import Analysis
@@ -32,11 +34,15 @@ def over_time_section(a: Analysis, top_n: int) -> Section:
     if a.drift is None or a.beacons is None:
         section.blocks.append(Note("No beacons were given.", "warning"))
         return section
+    # A history gives its small tables to the figures; a beacon table, itself.
+    table = cast(pd.DataFrame, a.beacons)  # a beacon table unless the tables below are there
+    frequency = a.frequency if a.frequency is not None else table
+    intervals = a.intervals if a.intervals is not None else table
     spans = a.incidents[a.incidents["kind"].isin(_SPAN_KINDS) & a.incidents["start"].notna()]
     shaded = spans.explode("sites").rename(columns={"sites": "service", "kind": "label"})[
         ["start", "end", "service", "label"]
     ]
-    drift_table, points, coherence, beacons = a.drift, a.change_points, a.coherence, a.beacons
+    drift_table, points, coherence = a.drift, a.change_points, a.coherence
     drift_points = (
         points[points["series"] == "drift"] if points is not None and len(points) else None
     )
@@ -74,7 +80,7 @@ def over_time_section(a: Analysis, top_n: int) -> Section:
         )
     section.blocks.append(
         figure_block(
-            lambda ax: plot_heartbeat_frequency(beacons, ax=ax),
+            lambda ax: plot_heartbeat_frequency(frequency, ax=ax),
             "Heartbeat frequency",
             "Beacons per time bucket, all services.",
             (12, 3.5),
@@ -82,7 +88,7 @@ def over_time_section(a: Analysis, top_n: int) -> Section:
     )
     section.blocks.append(
         figure_block(
-            lambda ax: plot_cadence_histogram(beacons, ax=ax),
+            lambda ax: plot_cadence_histogram(intervals, ax=ax),
             "Cadence",
             "Intervals between beacons of one session; the upstream cadence is 30-60 s.",
             (12, 3.5),

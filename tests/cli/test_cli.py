@@ -88,7 +88,7 @@ def test_strict_fails_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "code", "message"),
     [
         (["summary", "does/not/exist.jsonl"], 1, "error: does/not/exist.jsonl: no such file"),
-        (["summary"], 2, "Missing argument"),
+        (["summary"], 2, "give beacon SOURCES or --store DIR"),
         (["summary", "x.jsonl", "--format", "xml"], 2, "Invalid value for '--format'"),
         (["nope"], 2, "No such command"),
     ],

@@ -13,8 +13,9 @@ from tests.cli.runner import run
 GROUPS = {
     "Getting started": ["demo"],
     "Load": ["summary"],
+    "Store": ["ingest", "store"],
     "Graph": ["graph", "reconcile"],
-    "Analysis": ["status", "drift"],
+    "Analysis": ["status", "drift", "incidents"],
     "Diagnostics": ["payload", "check", "diagnose"],
     "Report": ["report"],
     "Remote": ["send", "serve"],

@@ -181,6 +181,7 @@ def test_exported_names() -> None:
         "score_incidents",
         "write_noisy_history",
         "write_scaled_beacons",
+        "write_scaled_store",
     }
 
 

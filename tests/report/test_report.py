@@ -369,7 +369,7 @@ def test_cli_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 def test_cli_report_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "report")
     assert code == 2
-    assert "give at least one of --beacons, --profiles, --traces" in err
+    assert "give at least one of --beacons, --store, --profiles, --traces" in err
     code, _, err = run(capsys, "report", "-p", str(DEMO / "profiles"), "-o",
                        str(tmp_path / "r.pdf"))  # fmt: skip
     assert code == 2

@@ -55,6 +55,16 @@ and drifted again); ``sudden`` when the largest rise between consecutive
 buckets is at least half of the largest drift reached; ``gradual`` otherwise.
 
 Windows and buckets are those of :mod:`rtt_topology.analysis.cadence`.
+
+Engines
+-------
+:func:`drift`, :func:`url_drift`, :func:`drift_events` and :func:`drift_event_counts`
+take a beacon table or a :class:`~rtt_topology.aggregate.engines.History` and an
+``engine`` (:func:`~rtt_topology.aggregate.engines.choose_engine`). DuckDB runs the SQL
+definitions of :mod:`rtt_topology.aggregate.sql.drift` one group of sites at a time:
+each page's structure per bucket and its baseline (medians, title modes) come back as
+small tables and are scored as the pandas path scores them; a page's previous beacon
+is found with ``lag``. The results are equal (floats to rounding).
 """
 
 from rtt_topology.analysis.drift.events import drift_event_counts, drift_events

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rtt_topology._timestamps import Instant
+from rtt_topology._timestamps import Instant, instant_ns
+from rtt_topology.aggregate.engines import Engine, History, engine_input
+from rtt_topology.aggregate.sql import drift as q
 from rtt_topology.analysis.drift.pages import (
     STRUCTURE_FIELDS,
     TOLERANCE,
@@ -15,7 +17,7 @@ from rtt_topology.analysis.drift.pages import (
     check_options,
     page_arrays,
 )
-from rtt_topology.analysis.grid import Sites, by_site, site_numbers
+from rtt_topology.analysis.grid import Sites, by_site, site_groups, site_numbers
 from rtt_topology.columns import validate_beacon_frame
 
 __all__ = ["drift_event_counts", "drift_events"]
@@ -69,24 +71,101 @@ def _snapshots(beacons: pd.DataFrame, rows: np.ndarray) -> list[dict[str, Any]]:
     ]
 
 
+def _events(
+    site: np.ndarray,
+    url: np.ndarray,
+    ts: np.ndarray,
+    changed: list[list[str]],
+    before: list[dict[str, Any]],
+    after: list[dict[str, Any]],
+) -> pd.DataFrame:
+    """Return the :func:`drift_events` table of its columns (``ts`` in ns), sorted."""
+    table = pd.DataFrame(
+        {
+            "site": site,
+            "url": url,
+            "ts": ts.astype("datetime64[ns]"),
+            "changed": pd.Series(changed, dtype=object),
+            "before": pd.Series(before, dtype=object),
+            "after": pd.Series(after, dtype=object),
+        }
+    )
+    table["site"] = table["site"].astype("str")
+    table["url"] = table["url"].astype("str")
+    table["ts"] = table["ts"].dt.tz_localize("UTC")
+    result: pd.DataFrame = table.sort_values(
+        ["site", "ts", "url"], kind="stable", ignore_index=True
+    )
+    return result
+
+
+def _history_changes(
+    history: History, tolerance: float, start: Instant | None, end: Instant | None
+) -> pd.DataFrame:
+    """Return the changed beacons of a history, one group of sites at a time."""
+    check_options(1, tolerance)
+    lo, hi = instant_ns(start, "start"), instant_ns(end, "end")
+    found = [
+        history.sql(q.changes(group, tolerance=tolerance, lo=lo, hi=hi))
+        for group in site_groups(history)
+    ]
+    found = [part for part in found if len(part)]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
+def _history_events(
+    history: History, tolerance: float, start: Instant | None, end: Instant | None
+) -> pd.DataFrame:
+    """Return :func:`drift_events` of a history, computed by DuckDB."""
+    table = _history_changes(history, tolerance, start, end)
+    if table.empty:
+        none = np.zeros(0, dtype=object)
+        return _events(none, none, np.zeros(0, np.int64), [], [], [])
+    flags = table[[f"changed_{f}" for f in STRUCTURE_FIELDS]].to_numpy(dtype=bool)
+    fields = np.asarray(STRUCTURE_FIELDS, dtype=object)
+
+    def snapshots(prefix: str) -> list[dict[str, Any]]:
+        columns = {f: table[prefix + f].astype(object).tolist() for f in STRUCTURE_FIELDS}
+        return [
+            {
+                f: None if pd.isna(v[i]) else (str(v[i]) if f == "title" else int(v[i]))
+                for f, v in columns.items()
+            }
+            for i in range(len(table))
+        ]
+
+    return _events(
+        table["site"].astype(str).to_numpy(dtype=object),
+        table["url"].astype(str).to_numpy(dtype=object),
+        table["t"].to_numpy(np.int64) * 1000,
+        [list(fields[row]) for row in flags],
+        snapshots("before_"),
+        snapshots(""),
+    )
+
+
 def drift_events(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     *,
     tolerance: float = TOLERANCE,
     start: Instant | None = None,
     end: Instant | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return every structural change of a page from its previous beacon.
 
     Parameters
     ----------
     beacons
-        A beacon table.
+        A beacon table or a :class:`~rtt_topology.aggregate.engines.History`.
     tolerance
         Relative change of a count that is still jitter.
     start, end
         Keep the changes with ``start <= ts < end`` (the beacon compared with may
         be earlier).
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`); the results are equal.
 
     Returns
     -------
@@ -114,40 +193,35 @@ def drift_events(
     >>> event["before"]["nav_count"], event["after"]["nav_count"]
     (8, 4)
     """
-    beacons, _, rows, prev, changed = _changes(beacons, tolerance, start, end)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return _history_events(data, tolerance, start, end)
+        table, _, rows, prev, changed = _changes(data, tolerance, start, end)
     fields = np.asarray(STRUCTURE_FIELDS, dtype=object)
-    picked = beacons.iloc[rows]
-    table = pd.DataFrame(
-        {
-            "site": picked["site"].astype("str").to_numpy(),
-            "url": picked["url"].astype("str").to_numpy(),
-            "ts": picked["ts"].to_numpy(dtype="datetime64[ns]"),
-            "changed": pd.Series([list(fields[c]) for c in changed], dtype=object),
-            "before": pd.Series(_snapshots(beacons, prev), dtype=object),
-            "after": pd.Series(_snapshots(beacons, rows), dtype=object),
-        }
+    picked = table.iloc[rows]
+    return _events(
+        picked["site"].astype("str").to_numpy(),
+        picked["url"].astype("str").to_numpy(),
+        picked["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64),
+        [list(fields[c]) for c in changed],
+        _snapshots(table, prev),
+        _snapshots(table, rows),
     )
-    table["site"] = table["site"].astype("str")
-    table["url"] = table["url"].astype("str")
-    table["ts"] = table["ts"].dt.tz_localize("UTC")
-    result: pd.DataFrame = table.sort_values(
-        ["site", "ts", "url"], kind="stable", ignore_index=True
-    )
-    return result
 
 
 def drift_event_counts(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     *,
     tolerance: float = TOLERANCE,
     start: Instant | None = None,
     end: Instant | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Count the structural changes of :func:`drift_events` per site.
 
     Parameters
     ----------
-    beacons, tolerance, start, end
+    beacons, tolerance, start, end, engine
         As in :func:`drift_events`.
 
     Returns
@@ -171,11 +245,19 @@ def drift_event_counts(
     0  api             0
     1  web             1
     """
-    beacons, sites, rows, _, _ = _changes(beacons, tolerance, start, end)
-    dense = sites.dense[rows]
-    return pd.DataFrame(
-        {
-            "site": pd.Series(sites.names, dtype="str"),
-            "drift_events": np.bincount(dense, minlength=len(sites.names)).astype(np.int64),
-        }
-    )
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            check_options(1, tolerance)
+            names = np.asarray(sorted(str(s) for s in data.site_counts().index), dtype=object)
+            lo, hi = instant_ns(start, "start"), instant_ns(end, "end")
+            number = {str(name): i for i, name in enumerate(names)}
+            counts = np.zeros(len(names), np.int64)
+            for group in site_groups(data):
+                found = data.sql(q.change_counts(group, tolerance=tolerance, lo=lo, hi=hi))
+                for site, n in found[["site", "n"]].itertuples(index=False):
+                    counts[number[str(site)]] = int(n)
+        else:
+            _, sites, rows, _, _ = _changes(data, tolerance, start, end)
+            names = sites.names
+            counts = np.bincount(sites.dense[rows], minlength=len(names)).astype(np.int64)
+    return pd.DataFrame({"site": pd.Series(names, dtype="str"), "drift_events": counts})

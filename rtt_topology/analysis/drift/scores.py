@@ -7,7 +7,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from rtt_topology._timestamps import Instant, utc_index
+from rtt_topology._timestamps import Instant, instant_ns, utc_index
+from rtt_topology.aggregate.engines import Engine, History, engine_input
+from rtt_topology.aggregate.sql import drift as q
 from rtt_topology.analysis.drift.pages import (
     BASELINE_BEACONS,
     TOLERANCE,
@@ -20,15 +22,17 @@ from rtt_topology.analysis.grid import (
     NO_SITES,
     UTC_NS,
     Buckets,
-    Sites,
     bucket_grid,
     by_site,
     empty_frame,
+    history_grid,
+    site_column,
+    site_groups,
     site_numbers,
 )
 from rtt_topology.columns import validate_beacon_frame
 
-__all__ = ["drift", "url_drift"]
+__all__ = ["PageCells", "Scored", "drift", "history_scored", "url_drift"]
 
 
 def _bounds(ids: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,11 +100,23 @@ def _score(
         return np.where(parts > 0, total / np.maximum(parts, 1), np.nan)
 
 
-class _PageCells(NamedTuple):
-    page: np.ndarray  # page number per cell
+class PageCells(NamedTuple):
+    """Each page's drift per bucket where it has beacons: one entry per (page, bucket)."""
+
+    site: np.ndarray  # site number per cell, into the sites with beacons
+    url: np.ndarray  # url number per cell, into ``urls``
     k: np.ndarray  # bucket number per cell
     drift: np.ndarray
     beacons: np.ndarray
+
+
+class Scored(NamedTuple):
+    """The page cells of a history, its sites (sorted), the urls they name and the grid."""
+
+    grid: Buckets
+    names: np.ndarray
+    urls: np.ndarray
+    cells: PageCells
 
 
 def _page_cells(
@@ -110,7 +126,7 @@ def _page_cells(
     k: np.ndarray,
     base_mask: np.ndarray,
     tolerance: float,
-) -> _PageCells:
+) -> PageCells:
     n_pages = len(s.page_site)
     base_counts = _group_median(s.page[base_mask], tuple(c[base_mask] for c in s.counts), n_pages)
     base_title = _group_mode(s.page[base_mask], s.title[base_mask], n_pages)
@@ -121,7 +137,8 @@ def _page_cells(
     title = _group_mode(cell, s.title[inside], n_cells)
     page = keys // count
     score = _score(counts, base_counts[page], title, base_title[page], tolerance)
-    return _PageCells(page, keys % count, score, np.bincount(cell, minlength=n_cells))
+    beacons = np.bincount(cell, minlength=n_cells)
+    return PageCells(s.page_site[page], s.page_url[page], keys % count, score, beacons)
 
 
 def _baseline_mask(
@@ -137,7 +154,7 @@ def _baseline_mask(
     return np.asarray(np.where(covered[s.page], in_window, first))
 
 
-def _cells(
+def _frame_scored(
     beacons: pd.DataFrame,
     bucket: str | pd.Timedelta,
     start: Instant | None,
@@ -145,9 +162,9 @@ def _cells(
     baseline_beacons: int,
     baseline_window: tuple[Instant, Instant] | None,
     tolerance: float,
-) -> tuple[pd.DataFrame, Buckets, Sites, PageArrays, _PageCells]:
+) -> Scored:
+    """Score the pages of a beacon table with numpy."""
     validate_beacon_frame(beacons)
-    check_options(baseline_beacons, tolerance)
     beacons = by_site(beacons)
     ts = beacons["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     grid = bucket_grid(ts, bucket, start, end)
@@ -156,11 +173,105 @@ def _cells(
     inside, k = grid.locate(s.ts)
     base = _baseline_mask(s, baseline_beacons, baseline_window)
     cells = _page_cells(s, max(grid.count, 1), inside, k, base, tolerance)
-    return beacons, grid, sites, s, cells
+    urls = np.asarray(beacons["url"].cat.categories.astype(str), dtype=object)
+    return Scored(grid, sites.names, urls, cells)
+
+
+def _joined(parts: pd.DataFrame) -> pd.DataFrame:
+    """Join the four parts of :func:`~rtt_topology.aggregate.sql.drift.page_cells` per cell."""
+    parts = parts.assign(site=parts["site"].astype(str), url=parts["url"].astype(str))
+    part = parts["part"]
+    page, cell = ["site", "url"], ["site", "url", "k"]
+    base = parts[part == "base"][page + list(q.COUNTS)]
+    base.columns = page + [f"base_{c}" for c in q.COUNTS]
+    table = (
+        parts[part == "cell"]
+        .drop(columns=["part", "title"])
+        .merge(parts[part == "cell_title"][[*cell, "title"]], on=cell, how="left")
+        .merge(base, on=page, how="left")
+        .merge(
+            parts[part == "base_title"][[*page, "title"]].rename(columns={"title": "base_title"}),
+            on=page,
+            how="left",
+        )
+    )
+    titles = ["title", "base_title"]
+    table[titles] = table[titles].astype(object).where(table[titles].notna(), None)
+    return table
+
+
+def history_scored(
+    history: History,
+    bucket: str | pd.Timedelta,
+    start: Instant | None,
+    end: Instant | None,
+    baseline_beacons: int,
+    baseline_window: tuple[Instant, Instant] | None,
+    tolerance: float,
+) -> Scored:
+    """Score the pages of a history with DuckDB: structures by SQL, scores as in pandas."""
+    names, _, grid = history_grid(history, bucket, start, end)
+    window = None
+    if baseline_window is not None:
+        window = (instant_ns(baseline_window[0], "start"), instant_ns(baseline_window[1], "end"))
+    found = [
+        history.sql(
+            q.page_cells(
+                group,
+                grid.bounds(),
+                part=part,
+                baseline_beacons=baseline_beacons,
+                baseline_window=window,
+            )
+        )
+        for group in (site_groups(history) if grid.count else [])
+        for part in q.PARTS
+    ]
+    table = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+    if table.empty:
+        none = np.zeros(0, np.int64)
+        cells = PageCells(none, none, none, np.zeros(0), none)
+        return Scored(grid, names, np.zeros(0, dtype=object), cells)
+    table = _joined(table)
+    site = np.searchsorted(names, table["site"].to_numpy(dtype=object))
+    urls, url = np.unique(table["url"].to_numpy(dtype=object), return_inverse=True)
+    titles = pd.concat([table["title"], table["base_title"]], ignore_index=True)
+    codes, _ = pd.factorize(titles, sort=True)
+    title, base_title = codes[: len(table)], codes[len(table) :]
+    counts = table[list(q.COUNTS)].to_numpy(dtype=np.float64, na_value=np.nan)
+    base = table[[f"base_{c}" for c in q.COUNTS]].to_numpy(dtype=np.float64, na_value=np.nan)
+    score = _score(counts, base, title, base_title, tolerance)
+    cells = PageCells(
+        site.astype(np.int64),
+        url.astype(np.int64),
+        table["k"].to_numpy(np.int64),
+        score,
+        table["beacons"].to_numpy(np.int64),
+    )
+    return Scored(grid, names, urls, cells)
+
+
+def _scored(
+    beacons: pd.DataFrame | History,
+    engine: Engine,
+    bucket: str | pd.Timedelta,
+    start: Instant | None,
+    end: Instant | None,
+    baseline_beacons: int,
+    baseline_window: tuple[Instant, Instant] | None,
+    tolerance: float,
+) -> Scored:
+    """Score the pages with the engine chosen."""
+    check_options(baseline_beacons, tolerance)
+    options = (bucket, start, end, baseline_beacons, baseline_window, tolerance)
+    with engine_input(beacons, engine) as data:
+        if isinstance(data, History):
+            return history_scored(data, *options)
+        return _frame_scored(data, *options)
 
 
 def url_drift(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     *,
     bucket: str | pd.Timedelta = "5min",
     start: Instant | None = None,
@@ -168,13 +279,15 @@ def url_drift(
     baseline_beacons: int = BASELINE_BEACONS,
     baseline_window: tuple[Instant, Instant] | None = None,
     tolerance: float = TOLERANCE,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return the drift of each page (site and url) in each bucket where it has beacons.
 
     Parameters
     ----------
     beacons
-        A beacon table; baselines come from the whole table.
+        A beacon table or a :class:`~rtt_topology.aggregate.engines.History`;
+        baselines come from the whole of it.
     bucket
         A fixed bucket length (``"5min"``, ``"1h"``, a Timedelta).
     start, end
@@ -185,6 +298,9 @@ def url_drift(
         ``(start, end)``: take the baseline from the beacons in this window instead.
     tolerance
         Relative change of a count that is still jitter.
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`); the results are equal.
 
     Returns
     -------
@@ -208,22 +324,20 @@ def url_drift(
     0 2026-01-19 15:00:00+00:00   /    0.0        5
     1 2026-01-19 15:05:00+00:00   /    0.5        5
     """
-    beacons, grid, sites, s, cells = _cells(
-        beacons, bucket, start, end, baseline_beacons, baseline_window, tolerance
+    grid, names, urls, cells = _scored(
+        beacons, engine, bucket, start, end, baseline_beacons, baseline_window, tolerance
     )
-    order = np.lexsort((s.page_url[cells.page], cells.k, s.page_site[cells.page]))
-    page = cells.page[order]
-    urls = beacons["url"].cat.categories
-    url_used, url_code = np.unique(s.page_url[page], return_inverse=True)
-    site_used, site_code = np.unique(s.page_site[page], return_inverse=True)
+    order = np.lexsort((cells.url, cells.k, cells.site))
+    url_used, url_code = np.unique(cells.url[order], return_inverse=True)
+    site_used, site_code = np.unique(cells.site[order], return_inverse=True)
     return pd.DataFrame(
         {
             "site": pd.Categorical.from_codes(
-                site_code, categories=pd.Index(sites.names[site_used], dtype="str")
+                site_code, categories=pd.Index(names[site_used], dtype="str")
             ),
             "bucket": utc_index(grid.first + cells.k[order] * grid.width),
             "url": pd.Categorical.from_codes(
-                url_code, categories=pd.Index(np.asarray(urls.astype(str))[url_used], dtype="str")
+                url_code, categories=pd.Index(urls[url_used], dtype="str")
             ),
             "drift": cells.drift[order],
             "beacons": cells.beacons[order].astype(np.int64),
@@ -232,7 +346,7 @@ def url_drift(
 
 
 def drift(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     *,
     bucket: str | pd.Timedelta = "5min",
     start: Instant | None = None,
@@ -240,12 +354,13 @@ def drift(
     baseline_beacons: int = BASELINE_BEACONS,
     baseline_window: tuple[Instant, Instant] | None = None,
     tolerance: float = TOLERANCE,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return each site's structural drift per time bucket.
 
     Parameters
     ----------
-    beacons, bucket, start, end, baseline_beacons, baseline_window, tolerance
+    beacons, bucket, start, end, baseline_beacons, baseline_window, tolerance, engine
         As in :func:`url_drift`.
 
     Returns
@@ -273,15 +388,15 @@ def drift(
     0  shop 2026-01-19 15:00:00+00:00    0.0     1        5
     1  shop 2026-01-19 15:05:00+00:00    0.5     1        5
     """
-    beacons, grid, sites, s, cells = _cells(
-        beacons, bucket, start, end, baseline_beacons, baseline_window, tolerance
+    grid, names, _, cells = _scored(
+        beacons, engine, bucket, start, end, baseline_beacons, baseline_window, tolerance
     )
-    count, n_sites = grid.count, len(sites.names)
+    count, n_sites = grid.count, len(names)
     dtypes = {"site": NO_SITES, "bucket": UTC_NS, "urls": "int64", "beacons": "int64"}
     if count == 0 or n_sites == 0:
         return empty_frame(("site", "bucket", "drift", "urls", "beacons"), dtypes)
     size = n_sites * count
-    where = s.page_site[cells.page] * count + cells.k
+    where = cells.site * count + cells.k
     scored = ~np.isnan(cells.drift)
     weight = np.where(scored, cells.beacons, 0).astype(np.float64)
     total = np.bincount(where, weights=np.where(scored, cells.drift, 0.0) * weight, minlength=size)
@@ -290,7 +405,7 @@ def drift(
         score = np.where(norm > 0, np.clip(total / np.maximum(norm, 1), 0.0, 1.0), np.nan)
     return pd.DataFrame(
         {
-            "site": sites.column(count),
+            "site": site_column(names, count),
             "bucket": utc_index(np.tile(grid.starts(), n_sites)),
             "drift": score,
             "urls": np.bincount(where, minlength=size).astype(np.int64),

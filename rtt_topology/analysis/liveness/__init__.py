@@ -75,6 +75,17 @@ denominator.
 Tables with one row per service have a ``str`` site column; tables with several
 rows per service (timeline, flips, downtime, time_in_states) have a categorical
 one, as the beacon table does.
+
+**Engines.** Every function here takes a beacon table or a
+:class:`~rtt_topology.aggregate.engines.History` (a history store scanned by
+DuckDB), and ``engine="auto" | "pandas" | "duckdb"``. Only a few beacons change a
+state: a service's first and last, its shutdowns, those followed by a silence
+longer than ``U`` and the beacon after each. On DuckDB an SQL query keeps just
+those (:mod:`rtt_topology.aggregate.sql.silences`), each with the time of its
+service's next beacon, chunk of services by chunk
+(:mod:`rtt_topology.analysis.liveness.reduced`); the timeline, the gaps and the
+states are then computed as from every beacon, in memory O(services + silences).
+Both engines give the same tables.
 """
 
 from rtt_topology.aggregate.history import restarts

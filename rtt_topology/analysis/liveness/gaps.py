@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -11,14 +12,17 @@ import pandas as pd
 
 from rtt_topology._memo import memoized
 from rtt_topology._timestamps import Instant, instant_ns, utc_index
+from rtt_topology.aggregate.engines import Engine, History, engine_input
 from rtt_topology.aggregate.history import DEFAULT_PERIOD_S
 from rtt_topology.analysis.liveness.prepared import (
     DEFAULT_JITTER,
+    LAST,
     NS,
     Prepared,
     check_options,
     prepare,
 )
+from rtt_topology.analysis.liveness.reduced import active_in_history, prepare_history
 from rtt_topology.errors import InputError
 from rtt_topology.schemas import Profile
 
@@ -26,8 +30,10 @@ __all__ = [
     "DEFAULT_GAP_RULE",
     "GAP_COLUMNS",
     "GROUPINGS",
+    "ActiveSites",
     "GapRule",
     "Gaps",
+    "active_in_rows",
     "collector_gaps",
     "find_gaps",
     "gap_rule",
@@ -137,15 +143,45 @@ def _group_rows(
     return found
 
 
-def find_gaps(prep: Prepared, rule: GapRule) -> Gaps:
-    """Return the collector gaps of the prepared beacons (see :func:`collector_gaps`)."""
+def active_in_rows(
+    prep: Prepared, grouping: str, key: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> list[np.ndarray]:
+    """Per candidate gap, the services with a beacon of its group in ``[lo - P - G, hi]``.
+
+    ``key`` is the group's code (a source or a cluster code), ``lo`` and ``hi``
+    the gap's window (ns). This reads every prepared beacon: a beacon table's.
+    """
+    code, ts = prep.code, prep.ts
+    per_row = prep.source if grouping == "source" else prep.cluster[code]
+    pg = np.round((prep.period_s + prep.grace_s) * NS).astype(np.int64)
+    by_group = np.lexsort((ts, per_row))
+    index = (by_group, per_row[by_group], ts[by_group])
+    out = []
+    for group, first, last in zip(key, lo, hi, strict=True):
+        near = _group_rows(index, int(group), int(first) - int(pg.max()), int(last))
+        near = near[ts[near] >= first - pg[code[near]]]
+        out.append(np.unique(code[near]))
+    return out
+
+
+#: Finds, per candidate gap, the services active at it (see :func:`active_in_rows`).
+ActiveSites = Callable[[Prepared, str, np.ndarray, np.ndarray, np.ndarray], list[np.ndarray]]
+
+
+def find_gaps(prep: Prepared, rule: GapRule, active: ActiveSites = active_in_rows) -> Gaps:
+    """Return the collector gaps of the prepared beacons (see :func:`collector_gaps`).
+
+    ``active`` tells which services were active at each candidate gap: from the
+    prepared beacons by default; a reduced history asks its engine.
+    """
     code, ts = prep.code, prep.ts
     if len(ts) < 2:
         return _empty_gaps()
     pg = np.round((prep.period_s + prep.grace_s) * NS).astype(np.int64)
-    # Row i opens a crash silence [ts[i], ts[i + 1]) when no shutdown precedes it.
-    same = code[1:] == code[:-1]
-    rows = np.flatnonzero(same & (np.diff(ts) > pg[code[:-1]]) & ~prep.shutdown[:-1])
+    # Row i opens a crash silence [ts[i], following[i]) when it is no shutdown.
+    has_next = prep.following != LAST
+    following = np.where(has_next, prep.following, ts)
+    rows = np.flatnonzero(has_next & (following - ts > pg[code]) & ~prep.shutdown)
     if not len(rows):
         return _empty_gaps()
     tol_all = np.round(np.maximum(prep.period_s, rule.tolerance_s) * NS).astype(np.int64)
@@ -157,7 +193,7 @@ def find_gaps(prep: Prepared, rule: GapRule) -> Gaps:
         cand = rows[(per_row[rows] >= 0) & ~taken[rows]]
         if len(cand) < rule.min_services:
             continue
-        key, start, end = per_row[cand], ts[cand], ts[cand + 1]
+        key, start, end = per_row[cand], ts[cand], following[cand]
         tol = tol_all[code[cand]]
         order = np.lexsort((start, key))
         cand, key, start, end, tol = cand[order], key[order], start[order], end[order], tol[order]
@@ -166,25 +202,28 @@ def find_gaps(prep: Prepared, rule: GapRule) -> Gaps:
         cand, key, start, end, tol = cand[order], key[order], start[order], end[order], tol[order]
         together = _links(run[order], end, tol)
         sizes = np.bincount(together)
-        # Rows sorted by (group, ts), built when a first set is big enough to need it.
-        index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        sets = []
         for k in np.flatnonzero(sizes >= rule.min_services):
             pick = np.flatnonzero(together == k)
             members = np.unique(code[cand[pick]])
-            if len(members) < rule.min_services:
-                continue
-            lo, hi = int(start[pick].min()), int(end[pick].max())
-            if index is None:
-                by_group = np.lexsort((ts, per_row))
-                index = (by_group, per_row[by_group], ts[by_group])
-            near = _group_rows(index, int(key[pick[0]]), lo - int(pg.max()), hi)
-            near = near[ts[near] >= lo - pg[code[near]]]
-            active = len(np.union1d(np.unique(code[near]), members))
-            if len(members) < rule.min_fraction * active:
+            if len(members) >= rule.min_services:
+                sets.append((pick, members, int(start[pick].min()), int(end[pick].max())))
+        if not sets:
+            continue
+        near = active(
+            prep,
+            grouping,
+            np.asarray([key[pick[0]] for pick, *_ in sets], dtype=np.int64),
+            np.asarray([lo for *_, lo, _ in sets], dtype=np.int64),
+            np.asarray([hi for *_, hi in sets], dtype=np.int64),
+        )
+        for (pick, members, lo, hi), around in zip(sets, near, strict=True):
+            n_active = len(np.union1d(around, members))
+            if len(members) < rule.min_fraction * n_active:
                 continue
             taken[cand[pick]] = True
             group = str(names[key[pick[0]]])
-            found.append((grouping, group, lo, hi, active, cand[pick]))
+            found.append((grouping, group, lo, hi, n_active, cand[pick]))
     if not found:
         return _empty_gaps()
     found.sort(key=lambda gap: (gap[2], gap[3], gap[1]))
@@ -201,20 +240,29 @@ def find_gaps(prep: Prepared, rule: GapRule) -> Gaps:
 
 @memoized(copy=False)
 def prepared_gaps(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None,
     grace_s: float | None,
     default_period_s: float,
     jitter: float,
     rule: GapRule | None,
 ) -> tuple[Prepared, Gaps]:
-    """Return the prepared arrays and their gaps (none when ``rule`` is None)."""
-    prep = prepare(beacons, profiles, grace_s, default_period_s, jitter)
-    return prep, _empty_gaps() if rule is None else find_gaps(prep, rule)
+    """Return the prepared arrays and their gaps (none when ``rule`` is None).
+
+    A beacon table gives every beacon of its services; a :class:`History`, the
+    beacons that matter (:func:`~rtt_topology.analysis.liveness.reduced.prepare_history`).
+    """
+    if isinstance(beacons, History):
+        prep = prepare_history(beacons, profiles, grace_s, default_period_s, jitter)
+        active: ActiveSites = functools.partial(active_in_history, beacons)
+    else:
+        prep = prepare(beacons, profiles, grace_s, default_period_s, jitter)
+        active = active_in_rows
+    return prep, _empty_gaps() if rule is None else find_gaps(prep, rule, active)
 
 
 def collector_gaps(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     *,
     start: Instant | None = None,
@@ -225,6 +273,7 @@ def collector_gaps(
     min_services: int = DEFAULT_GAP_RULE.min_services,
     min_fraction: float = DEFAULT_GAP_RULE.min_fraction,
     gap_tolerance_s: float = DEFAULT_GAP_RULE.tolerance_s,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return the collector gaps: services of one group silent together, then back together.
 
@@ -270,6 +319,8 @@ def collector_gaps(
         As in :func:`~rtt_topology.analysis.liveness.states`.
     min_services, min_fraction, gap_tolerance_s
         The thresholds of :class:`GapRule`.
+    engine
+        As in :func:`~rtt_topology.analysis.liveness.states`.
 
     Returns
     -------
@@ -297,7 +348,8 @@ def collector_gaps(
     """
     check_options(grace_s, 0, 1.0, jitter)
     rule = GapRule(min_services, min_fraction, gap_tolerance_s)
-    prep, gaps = prepared_gaps(beacons, profiles, grace_s, default_period_s, jitter, rule)
+    with engine_input(beacons, engine) as data:
+        prep, gaps = prepared_gaps(data, profiles, grace_s, default_period_s, jitter, rule)
     keep = np.ones(len(gaps.start), bool)
     lo, hi = instant_ns(start, "start"), instant_ns(end, "end")
     if lo is not None:

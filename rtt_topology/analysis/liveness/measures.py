@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from rtt_topology._timestamps import Instant, utc_index
+from rtt_topology.aggregate.engines import Engine, History
 from rtt_topology.aggregate.history import DEFAULT_PERIOD_S
 from rtt_topology.analysis.liveness.gaps import GapRule, gap_rule
 from rtt_topology.analysis.liveness.prepared import (
@@ -39,7 +40,7 @@ _STATE_COLUMNS = {
 
 
 def flips(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     *,
     start: Instant | None = None,
@@ -50,6 +51,7 @@ def flips(
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
     gaps: bool | GapRule = True,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return every change of state inside the window.
 
@@ -57,7 +59,7 @@ def flips(
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps, engine
         As in :func:`states`.
 
     Returns
@@ -84,7 +86,7 @@ def flips(
     """
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter, gap_rule(gaps),
+        default_period_s, jitter, gap_rule(gaps), engine,
     )  # fmt: skip
     seg = clipped(seg, listed, window)
     change = np.flatnonzero(seg.code[1:] == seg.code[:-1]) + 1
@@ -99,7 +101,7 @@ def flips(
 
 
 def downtime(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     *,
     start: Instant | None = None,
@@ -110,6 +112,7 @@ def downtime(
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
     gaps: bool | GapRule = True,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return the episodes in which services were down (crash) or stopped (planned).
 
@@ -125,7 +128,7 @@ def downtime(
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps, engine
         As in :func:`states`.
 
     Returns
@@ -155,7 +158,7 @@ def downtime(
     """
     prep, window, seg, _ = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter, gap_rule(gaps),
+        default_period_s, jitter, gap_rule(gaps), engine,
     )  # fmt: skip
     if window.start is None or window.end is None:
         pick = np.zeros(0, np.int64)
@@ -198,7 +201,7 @@ def _state_columns(by_state: np.ndarray, span: np.ndarray) -> dict[str, np.ndarr
 
 
 def uptime(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     *,
     start: Instant | None = None,
@@ -209,6 +212,7 @@ def uptime(
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
     gaps: bool | GapRule = True,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return the time each service spent in each state over a window, and its uptime.
 
@@ -221,7 +225,7 @@ def uptime(
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps, engine
         As in :func:`states`.
 
     Returns
@@ -247,7 +251,7 @@ def uptime(
     """
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter, gap_rule(gaps),
+        default_period_s, jitter, gap_rule(gaps), engine,
     )  # fmt: skip
     seg = clipped(seg, listed, window)
     span = 0 if window.start is None or window.end is None else window.end - window.start
@@ -262,7 +266,7 @@ def uptime(
 
 
 def time_in_states(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     *,
     start: Instant | None = None,
@@ -274,6 +278,7 @@ def time_in_states(
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
     gaps: bool | GapRule = True,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return the seconds each service spent in each state, per time bucket.
 
@@ -281,7 +286,7 @@ def time_in_states(
     ----------
     beacons, profiles, start, end
         As in :func:`timeline`.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps, engine
         As in :func:`states`.
     bucket
         A fixed bucket length (``"5min"``, ``"1h"``, a Timedelta); buckets are
@@ -319,7 +324,7 @@ def time_in_states(
         raise InputError(f"bucket must be positive, not {bucket!r}")
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter, gap_rule(gaps),
+        default_period_s, jitter, gap_rule(gaps), engine,
     )  # fmt: skip
     seg = clipped(seg, listed, window)
     if window.start is None or window.end is None or window.start >= window.end:

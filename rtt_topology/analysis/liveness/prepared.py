@@ -20,6 +20,7 @@ __all__ = [
     "DOWN_CODE",
     "FLAPPING",
     "FLAPPING_CODE",
+    "LAST",
     "LATE",
     "LATE_CODE",
     "MISSING",
@@ -34,8 +35,13 @@ __all__ = [
     "UP",
     "UP_CODE",
     "Prepared",
+    "SiteArrays",
+    "assemble",
     "check_options",
+    "following_of",
     "prepare",
+    "restart_arrays",
+    "site_arrays",
     "site_column",
 ]
 
@@ -52,12 +58,22 @@ UP_CODE, LATE_CODE, FLAPPING_CODE, DOWN_CODE, UNKNOWN_CODE, STOPPED_CODE, MISSIN
 NS = 1_000_000_000
 #: Fraction of its period a beacon may arrive late and keep its service up.
 DEFAULT_JITTER = 0.1
-_SHUTDOWN = "shutdown"
+#: The ``following`` of a service's last beacon: no next beacon.
+LAST = np.iinfo(np.int64).max
+SHUTDOWN = "shutdown"
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The beacon table reduced to the arrays liveness needs, in one sorted code space."""
+    """The beacon table reduced to the arrays liveness needs, in one sorted code space.
+
+    The per-beacon arrays hold every beacon of a service (a beacon table), or only
+    those that change something (a :class:`~rtt_topology.aggregate.engines.History`,
+    see :mod:`rtt_topology.analysis.liveness.reduced`): a service's first and last
+    beacon, shutdowns, beacons followed by a silence longer than ``up_s``, and the
+    beacon after each of those. Nothing reads the row after a beacon: its
+    ``following`` says when the service spoke next.
+    """
 
     names: np.ndarray  # site name per code, sorted (object array of str)
     service: np.ndarray  # per code: a service (not a cluster)
@@ -69,6 +85,7 @@ class Prepared:
     up_s: np.ndarray  # per code: how long a beacon keeps a service up, P * (1 + jitter)
     code: np.ndarray  # per beacon of a service, int64, sorted with ts
     ts: np.ndarray  # per beacon, int64 ns
+    following: np.ndarray  # per beacon: ns of the service's next beacon, LAST for its last
     shutdown: np.ndarray  # per beacon, bool
     event: np.ndarray  # per beacon, event code
     session: np.ndarray  # per beacon, session code
@@ -97,6 +114,89 @@ def check_options(
         raise InputError(f"flapping_window_s must be positive, not {window_s}")
 
 
+@dataclass(frozen=True)
+class SiteArrays:
+    """The per-site part of :class:`Prepared`: names, services, periods, thresholds, clusters."""
+
+    names: np.ndarray
+    service: np.ndarray
+    declared: np.ndarray
+    profiles_given: bool
+    period_s: np.ndarray
+    period_from: np.ndarray
+    grace_s: np.ndarray
+    up_s: np.ndarray
+    cluster: np.ndarray
+    clusters: np.ndarray
+
+
+def site_arrays(
+    seen: np.ndarray,
+    per: pd.DataFrame,
+    clustered: list[str],
+    profiles: Mapping[str, Profile] | None,
+    grace_s: float | None,
+    default_period_s: float,
+    jitter: float,
+) -> SiteArrays:
+    """Return the per-site arrays from the sites seen, their periods and the cluster sites.
+
+    ``per`` is :func:`~rtt_topology.aggregate.history.periods`' table and
+    ``clustered`` the result of :func:`~rtt_topology.aggregate.history.cluster_sites`.
+    """
+    names = np.asarray(sorted(set(seen) | set(profiles or {})), dtype=object)
+    per = per.reindex(names)
+    period_s = per["period_s"].fillna(default_period_s).to_numpy(dtype=np.float64)
+    grace = period_s.copy() if grace_s is None else np.full(len(names), float(grace_s))
+    cluster, clusters = _profile_clusters(names, profiles)
+    return SiteArrays(
+        names=names,
+        service=~np.isin(names, clustered),
+        declared=np.isin(names, list(profiles or {})),
+        profiles_given=profiles is not None,
+        period_s=period_s,
+        period_from=per["period_from"].fillna("default").to_numpy(dtype=object),
+        grace_s=grace,
+        # Jitter keeps a service up a little past its period; late never starts after down.
+        up_s=np.minimum(period_s * (1.0 + jitter), period_s + grace),
+        cluster=cluster,
+        clusters=clusters,
+    )
+
+
+def restart_arrays(
+    found: pd.DataFrame, sites: SiteArrays, remap: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the code and ts (ns) of the restarts of services, sorted by code and ts.
+
+    ``found`` is :func:`~rtt_topology.aggregate.history.restarts`' table; ``remap``
+    maps its site codes to the sorted names (None: look its sites up by name).
+    """
+    if not len(found):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if remap is not None:
+        code = remap[found["site"].cat.codes.to_numpy()]
+    else:
+        code = np.searchsorted(sites.names, found["site"].astype(str).to_numpy(dtype=object))
+    code = np.asarray(code, dtype=np.int64)
+    ts = found["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    keep = sites.service[code]
+    code, ts = code[keep], ts[keep]
+    if len(code) > 1 and not _is_sorted(code, ts):
+        order = np.lexsort((ts, code))
+        code, ts = code[order], ts[order]
+    return code, ts
+
+
+def following_of(code: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Return, per beacon sorted by code and ts, the ts of the next beacon of its code."""
+    following = np.full(len(ts), LAST, np.int64)
+    if len(ts) > 1:
+        same = code[1:] == code[:-1]
+        following[:-1][same] = ts[1:][same]
+    return following
+
+
 @memoized(copy=False)
 def prepare(
     beacons: pd.DataFrame,
@@ -109,16 +209,11 @@ def prepare(
     validate_beacon_frame(beacons)
     per = periods(beacons, profiles, default_s=default_period_s)
     categories = np.asarray(beacons["site"].cat.categories.astype(str), dtype=object)
-    names = np.asarray(sorted(set(categories) | set(profiles or {})), dtype=object)
+    sites = site_arrays(
+        categories, per, cluster_sites(beacons), profiles, grace_s, default_period_s, jitter
+    )
     # Sorted categories map monotonically into the sorted union: row order survives.
-    remap = np.searchsorted(names, categories).astype(np.int64)
-    service = ~np.isin(names, cluster_sites(beacons))
-    per = per.reindex(names)
-    period_s = per["period_s"].fillna(default_period_s).to_numpy(dtype=np.float64)
-    period_from = per["period_from"].fillna("default").to_numpy(dtype=object)
-    grace = period_s.copy() if grace_s is None else np.full(len(names), float(grace_s))
-    # Jitter keeps a service up a little past its period; late never starts after down.
-    up_s = np.minimum(period_s * (1.0 + jitter), period_s + grace)
+    remap = np.searchsorted(sites.names, categories).astype(np.int64)
 
     codes = beacons["site"].cat.codes.to_numpy()
     code = remap[codes] if len(codes) else np.zeros(0, np.int64)
@@ -129,7 +224,7 @@ def prepare(
     session = beacons["session"].cat.codes.to_numpy()
     source = beacons["source"].cat.codes.to_numpy()
     sources = np.asarray(beacons["source"].cat.categories.astype(str), dtype=object)
-    keep = service[code]
+    keep = sites.service[code]
     if not keep.all():
         code, ts, event = code[keep], ts[keep], event[keep]
         session, source = session[keep], source[keep]
@@ -137,40 +232,55 @@ def prepare(
         order = np.lexsort((ts, code))
         code, ts, event = code[order], ts[order], event[order]
         session, source = session[order], source[order]
-    shutdown_code = np.flatnonzero(events == _SHUTDOWN)
+    shutdown_code = np.flatnonzero(events == SHUTDOWN)
     shutdown = event == shutdown_code[0] if len(shutdown_code) else np.zeros(len(code), bool)
+    r_code, r_ts = restart_arrays(restarts(beacons), sites, remap)
+    return assemble(
+        sites,
+        beacons=(code, ts, following_of(code, ts), shutdown, event, session, source),
+        events=events,
+        sources=sources,
+        restart=(r_code, r_ts),
+        data=data,
+    )
 
-    cluster, clusters = _profile_clusters(names, profiles)
 
-    found = restarts(beacons)
-    r_code = remap[found["site"].cat.codes.to_numpy()] if len(found) else np.zeros(0, np.int64)
-    r_ts = found["ts"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    r_keep = service[r_code]
-    r_code, r_ts = r_code[r_keep], r_ts[r_keep]
-    if len(r_code) > 1 and not _is_sorted(r_code, r_ts):
-        order = np.lexsort((r_ts, r_code))
-        r_code, r_ts = r_code[order], r_ts[order]
+def assemble(
+    sites: SiteArrays,
+    *,
+    beacons: tuple[np.ndarray, ...],
+    events: np.ndarray,
+    sources: np.ndarray,
+    restart: tuple[np.ndarray, np.ndarray],
+    data: tuple[int | None, int | None],
+) -> Prepared:
+    """Return :class:`Prepared` from its parts.
+
+    ``beacons`` is (code, ts, following, shutdown, event, session, source).
+    """
+    code, ts, following, shutdown, event, session, source = beacons
     return Prepared(
-        names=names,
-        service=service,
-        declared=np.isin(names, list(profiles or {})),
-        profiles_given=profiles is not None,
-        period_s=period_s,
-        period_from=period_from,
-        grace_s=grace,
-        up_s=up_s,
+        names=sites.names,
+        service=sites.service,
+        declared=sites.declared,
+        profiles_given=sites.profiles_given,
+        period_s=sites.period_s,
+        period_from=sites.period_from,
+        grace_s=sites.grace_s,
+        up_s=sites.up_s,
         code=code,
         ts=ts,
+        following=following,
         shutdown=shutdown,
         event=event,
         session=session,
         source=source,
         sources=sources,
-        cluster=cluster,
-        clusters=clusters,
+        cluster=sites.cluster,
+        clusters=sites.clusters,
         events=events,
-        restart_code=r_code,
-        restart_ts=r_ts,
+        restart_code=restart[0],
+        restart_ts=restart[1],
         data_start=data[0],
         data_end=data[1],
     )

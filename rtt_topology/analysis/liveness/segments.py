@@ -11,6 +11,7 @@ import pandas as pd
 
 from rtt_topology._memo import memoized
 from rtt_topology._timestamps import Instant, instant_ns, utc_index
+from rtt_topology.aggregate.engines import Engine, History, engine_input
 from rtt_topology.aggregate.history import DEFAULT_PERIOD_S
 from rtt_topology.analysis.liveness.gaps import GapRule, Gaps, gap_rule, prepared_gaps
 from rtt_topology.analysis.liveness.prepared import (
@@ -60,15 +61,17 @@ def _base_segments(prep: Prepared, end: int, member: np.ndarray | None) -> Segme
     code, ts, shut = prep.code[rows], prep.ts[rows], prep.shutdown[rows]
     gap = None if member is None else member[rows]
     new_site = np.r_[True, code[1:] != code[:-1]]
-    following = np.r_[ts[1:], end]
-    following[np.r_[new_site[1:], True]] = end
+    # The next beacon of the service, cut at the end; not the next row: rows between
+    # two kept beacons of a reduced history change nothing.
+    following = np.minimum(prep.following[rows], end)
     period = np.round(prep.period_s * NS).astype(np.int64)[code]
     grace = np.round(prep.grace_s * NS).astype(np.int64)[code]
     up_for = np.round(prep.up_s * NS).astype(np.int64)[code]
     span = following - ts
     # Pieces start only where something changes: a site's first beacon, a silence longer
     # than the period, a shutdown, and the beacon after those; each ends where the next
-    # piece of its site starts. Beacons inside an up run give no row.
+    # piece of its site starts. Beacons inside an up run give no row (and may be absent:
+    # the row before a kept beacon is silent exactly when the beacon before it is).
     silent = shut | (span > up_for)
     up = ~shut & (new_site | np.r_[True, silent[:-1]])
     stop = shut & (span > 0)
@@ -272,7 +275,7 @@ def clipped(seg: Segments, listed: np.ndarray, window: Window) -> Segments:
 
 
 def timeline(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None = None,
     *,
     start: Instant | None = None,
@@ -283,20 +286,21 @@ def timeline(
     flapping_window_s: float = 900.0,
     default_period_s: float = DEFAULT_PERIOD_S,
     gaps: bool | GapRule = True,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     r"""Return the piecewise-constant liveness state of every service over a window.
 
     Parameters
     ----------
     beacons
-        A beacon table.
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History`.
     profiles
         Profiles keyed by site (declared periods; missing services).
     start, end
         The window ``[start, end)``, timezone-aware; default the first and the
         last beacon of the table. Beacons before ``start`` still set the state
         at ``start``; beacons at or after ``end`` are ignored.
-    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps
+    grace_s, jitter, flapping_restarts, flapping_window_s, default_period_s, gaps, engine
         As in :func:`states`.
 
     Returns
@@ -330,7 +334,7 @@ def timeline(
     """
     prep, window, seg, listed = derived(
         beacons, profiles, start, end, grace_s, flapping_restarts, flapping_window_s,
-        default_period_s, jitter, gap_rule(gaps),
+        default_period_s, jitter, gap_rule(gaps), engine,
     )  # fmt: skip
     return _timeline_frame(prep, clipped(seg, listed, window))
 
@@ -348,7 +352,7 @@ def _timeline_frame(prep: Prepared, seg: Segments) -> pd.DataFrame:
 
 @memoized(copy=False)
 def derived(
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None,
     start: Instant | None,
     end: Instant | None,
@@ -358,10 +362,12 @@ def derived(
     default_period_s: float,
     jitter: float = 0.0,
     rule: GapRule | None = None,
+    engine: Engine = "auto",
 ) -> tuple[Prepared, Window, Segments, np.ndarray]:
     """Return the arrays, the window, the unclipped segments and the listed services."""
     check_options(grace_s, flapping_restarts, flapping_window_s, jitter)
-    prep, gaps = prepared_gaps(beacons, profiles, grace_s, default_period_s, jitter, rule)
+    with engine_input(beacons, engine) as data:
+        prep, gaps = prepared_gaps(data, profiles, grace_s, default_period_s, jitter, rule)
     window = _window(prep, start, end)
     seg, listed = _history(prep, gaps, window, flapping_restarts, flapping_window_s)
     return prep, window, seg, listed

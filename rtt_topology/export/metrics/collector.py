@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from rtt_topology._timestamps import Instant
+    from rtt_topology.aggregate.engines import Engine, History
     from rtt_topology.diagnostics.corridors import CorridorResults
     from rtt_topology.schemas import Profile
 
@@ -36,21 +37,22 @@ class RttCollector(Collector):
 
     Parameters
     ----------
-    beacons, profiles, G, at, corridors
+    beacons, profiles, G, at, corridors, engine
         As in :func:`metrics_registry`.
     """
 
     def __init__(
         self,
-        beacons: pd.DataFrame | None,
+        beacons: pd.DataFrame | History | None,
         profiles: Mapping[str, Profile] | None = None,
         G: nx.DiGraph[str] | None = None,
         *,
         at: Instant | None = None,
         corridors: CorridorResults | None = None,
+        engine: Engine = "auto",
     ) -> None:
         with reuse():  # the liveness and coherence samples share their derived tables
-            self._samples = gather_samples(beacons, profiles, G, at, corridors).samples
+            self._samples = gather_samples(beacons, profiles, G, at, corridors, engine).samples
 
     def collect(self) -> Iterator[Metric]:
         """Yield the metric families that have samples."""
@@ -82,19 +84,21 @@ def _sort_key(spec: MetricSpec, labels: dict[str, str]) -> tuple[int, tuple[str,
 
 
 def metrics_registry(
-    beacons: pd.DataFrame | None,
+    beacons: pd.DataFrame | History | None,
     profiles: Mapping[str, Profile] | None = None,
     G: nx.DiGraph[str] | None = None,
     *,
     at: Instant | None = None,
     corridors: CorridorResults | None = None,
+    engine: Engine = "auto",
 ) -> CollectorRegistry:
     r"""Return a new Prometheus registry holding the metrics of a beacon history.
 
     Parameters
     ----------
     beacons
-        A beacon table (``None``: no beacons).
+        A beacon table, or a :class:`~rtt_topology.aggregate.engines.History` (a
+        history store, analysed out of core); ``None``: no beacons.
     profiles
         Profiles keyed by site: declared periods, declared services never seen
         (state ``missing``, 0 beacons), the declaration component of coherence.
@@ -107,6 +111,9 @@ def metrics_registry(
         beacons with ``ts <= at`` count. Default: the last beacon.
     corridors
         Corridor results (:func:`~rtt_topology.diagnostics.corridors.check_corridors`).
+    engine
+        ``"pandas"``, ``"duckdb"`` or ``"auto"``
+        (:func:`~rtt_topology.aggregate.engines.choose_engine`).
 
     Returns
     -------
@@ -132,5 +139,5 @@ def metrics_registry(
     1.0
     """
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RttCollector(beacons, profiles, G, at=at, corridors=corridors))
+    registry.register(RttCollector(beacons, profiles, G, at=at, corridors=corridors, engine=engine))
     return registry

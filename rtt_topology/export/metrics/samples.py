@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from rtt_topology._timestamps import Instant
+    from rtt_topology.aggregate.engines import Engine, History
     from rtt_topology.diagnostics.corridors import CorridorResults
     from rtt_topology.schemas import Profile
 
@@ -42,17 +43,18 @@ class Snapshot:
 
 
 def gather_samples(
-    beacons: pd.DataFrame | None,
+    beacons: pd.DataFrame | History | None,
     profiles: Mapping[str, Profile] | None,
     G: nx.DiGraph[str] | None,
     at: Instant | None,
     corridors: CorridorResults | None,
+    engine: Engine = "auto",
 ) -> Snapshot:
     """Return the samples of every metric of :data:`~rtt_topology.export.metrics.METRICS`.
 
     Parameters
     ----------
-    beacons, profiles, G, at, corridors
+    beacons, profiles, G, at, corridors, engine
         As in :func:`~rtt_topology.export.metrics.metrics_registry`.
 
     Returns
@@ -63,22 +65,34 @@ def gather_samples(
     import pandas as pd
 
     from rtt_topology._timestamps import instant_ns
+    from rtt_topology.aggregate.engines import History, engine_input
     from rtt_topology.columns import empty_beacon_frame, validate_beacon_frame
+    from rtt_topology.graph.beacons import narrowed_history
 
     out = Snapshot()
     if beacons is None:
         beacons = empty_beacon_frame()
-    validate_beacon_frame(beacons)
+    if isinstance(beacons, pd.DataFrame):
+        validate_beacon_frame(beacons)
     at_ns = instant_ns(at, "at")
     moment: pd.Timestamp | None = None
-    if at_ns is not None:
-        moment = pd.Timestamp(at_ns, unit="ns", tz="UTC")
-        beacons = beacons[beacons["ts"] <= moment]
-    elif len(beacons):
-        moment = pd.Timestamp(beacons["ts"].max())
-    _beacon_samples(out, beacons, profiles, G)
-    _liveness_samples(out, beacons, profiles, moment if at_ns is not None else None)
-    _coherence_samples(out, beacons, profiles, G, moment if at_ns is not None else None)
+    with engine_input(beacons, engine) as data:
+        if at_ns is not None:
+            moment = pd.Timestamp(at_ns, unit="ns", tz="UTC")
+        if isinstance(data, History):
+            # Only beacons with ts <= at count: the window's end is the next microsecond.
+            end = None if moment is None else moment + pd.Timedelta(microseconds=1)
+            with narrowed_history(data, end=end) as kept:
+                if moment is None:
+                    moment = kept.bounds()[1]
+                _analysis_samples(out, kept, profiles, G, moment if at_ns is not None else None)
+        else:
+            table = data
+            if moment is not None:
+                table = table[table["ts"] <= moment]
+            elif len(table):
+                moment = pd.Timestamp(table["ts"].max())
+            _analysis_samples(out, table, profiles, G, moment if at_ns is not None else None)
     if G is not None:
         for caller, callee, attrs in sorted(G.edges(data=True), key=lambda e: (e[0], e[1])):
             if attrs["provenance"] not in ("traced", "both"):
@@ -94,9 +108,22 @@ def gather_samples(
     return out
 
 
+def _analysis_samples(
+    out: Snapshot,
+    beacons: pd.DataFrame | History,
+    profiles: Mapping[str, Profile] | None,
+    G: nx.DiGraph[str] | None,
+    at: pd.Timestamp | None,
+) -> None:
+    """Add the samples of the beacon analyses (counts, liveness, coherence)."""
+    _beacon_samples(out, beacons, profiles, G)
+    _liveness_samples(out, beacons, profiles, at)
+    _coherence_samples(out, beacons, profiles, G, at)
+
+
 def _beacon_samples(
     out: Snapshot,
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None,
     G: nx.DiGraph[str] | None,
 ) -> None:
@@ -133,7 +160,7 @@ def _beacon_samples(
 
 def _liveness_samples(
     out: Snapshot,
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None,
     at: pd.Timestamp | None,
 ) -> None:
@@ -152,7 +179,7 @@ def _liveness_samples(
 
 def _coherence_samples(
     out: Snapshot,
-    beacons: pd.DataFrame,
+    beacons: pd.DataFrame | History,
     profiles: Mapping[str, Profile] | None,
     G: nx.DiGraph[str] | None,
     at: pd.Timestamp | None,

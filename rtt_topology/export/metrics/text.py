@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from rtt_topology._timestamps import Instant
+    from rtt_topology.aggregate.engines import Engine, History
     from rtt_topology.diagnostics.corridors import CorridorResults
     from rtt_topology.schemas import Profile
 
@@ -22,18 +23,19 @@ __all__ = ["exposition", "write_textfile"]
 
 
 def exposition(
-    beacons: pd.DataFrame | None,
+    beacons: pd.DataFrame | History | None,
     profiles: Mapping[str, Profile] | None = None,
     G: nx.DiGraph[str] | None = None,
     *,
     at: Instant | None = None,
     corridors: CorridorResults | None = None,
+    engine: Engine = "auto",
 ) -> str:
     r"""Return the metrics of a beacon history in the Prometheus text format (0.0.4).
 
     Parameters
     ----------
-    beacons, profiles, G, at, corridors
+    beacons, profiles, G, at, corridors, engine
         As in :func:`~rtt_topology.export.metrics.metrics_registry`.
 
     Returns
@@ -58,18 +60,19 @@ def exposition(
     # TYPE rtt_topology_build_info gauge
     rtt_topology_build_info{version="..."} 1.0
     """
-    registry = metrics_registry(beacons, profiles, G, at=at, corridors=corridors)
+    registry = metrics_registry(beacons, profiles, G, at=at, corridors=corridors, engine=engine)
     return generate_latest(registry).decode("utf-8")
 
 
 def write_textfile(
     path: str | os.PathLike[str],
-    beacons: pd.DataFrame | None,
+    beacons: pd.DataFrame | History | None,
     profiles: Mapping[str, Profile] | None = None,
     G: nx.DiGraph[str] | None = None,
     *,
     at: Instant | None = None,
     corridors: CorridorResults | None = None,
+    engine: Engine = "auto",
 ) -> None:
     r"""Write the metrics to a file for node_exporter's textfile collector, atomically.
 
@@ -83,7 +86,7 @@ def write_textfile(
     ----------
     path
         The file to write (its directory must exist).
-    beacons, profiles, G, at, corridors
+    beacons, profiles, G, at, corridors, engine
         As in :func:`~rtt_topology.export.metrics.metrics_registry`.
 
     Examples
@@ -94,5 +97,5 @@ def write_textfile(
     >>> target.read_text().splitlines()[-1]
     'rtt_topology_build_info{version="..."} 1.0'
     """
-    registry = metrics_registry(beacons, profiles, G, at=at, corridors=corridors)
+    registry = metrics_registry(beacons, profiles, G, at=at, corridors=corridors, engine=engine)
     write_to_textfile(os.fspath(path), registry)
