@@ -69,11 +69,16 @@ _QUERY = f"SELECT from_json(j, '{json.dumps(_STRUCTURE, separators=(',', ':'))}'
 _NEWLINE, _OPEN_BRACE, _OPEN_BRACKET = 10, ord("{"), ord("[")
 _SPACE, _TAB, _CR = 32, 9, 13
 _lock = threading.Lock()
-_idle: list[Any] = []
 _module: list[Any] = []
-# A forked child must not share its parent's connections: it makes its own.
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_idle.clear)
+# Idle connections per process. A forked child must not use its parent's connections
+# (their threads did not survive the fork), nor close them (closing joins those threads:
+# a crash), nor take a lock that another thread held at the fork: it finds no pool under
+# its own pid and makes one; its parent's stays untouched until the child exits.
+_pools: dict[int, tuple[threading.Lock, list[Any]]] = {}
+
+
+def _pool() -> tuple[threading.Lock, list[Any]]:
+    return _pools.setdefault(os.getpid(), (threading.Lock(), []))
 
 
 def imported() -> bool:
@@ -109,16 +114,17 @@ def available() -> bool:
 @contextmanager
 def _connection() -> Iterator[Any]:
     """Lend a DuckDB connection of one thread; connections are kept for the next block."""
-    with _lock:
-        con = _idle.pop() if _idle else None
+    lock, idle = _pool()
+    with lock:
+        con = idle.pop() if idle else None
     if con is None:
         # Connecting costs tens of milliseconds: a few are made, then reused.
         con = _module[0].connect(config={"threads": 1})
     try:
         yield con
     finally:
-        with _lock:
-            _idle.append(con)
+        with lock:
+            idle.append(con)
 
 
 def _fetch(relation: Any) -> pa.Table:

@@ -304,3 +304,21 @@ def test_small_streams_do_not_import_duckdb(monkeypatch: pytest.MonkeyPatch) -> 
     # Blocks of about 1 MiB: DuckDB only once 2.5 MiB have been read.
     assert offered[:4] == [False, False, True, True]
     assert reader.read == 20_003
+
+
+def test_a_forked_child_leaves_the_parents_connections_alone() -> None:
+    # Servers and tests fork (subprocess with preexec_fn): the child must neither use nor
+    # close the parent's DuckDB connections, whose threads did not survive the fork.
+    import subprocess
+    import sys
+
+    from rtt_topology.load import duckdb_blocks
+
+    assert duckdb_blocks.available()
+    with duckdb_blocks._connection() as con:
+        assert con.sql("SELECT 42").fetchall() == [(42,)]
+    for _ in range(5):
+        child = subprocess.run([sys.executable, "-c", "pass"], preexec_fn=lambda: None, check=False)
+        assert child.returncode == 0
+    with duckdb_blocks._connection() as con:
+        assert con.sql("SELECT 1").fetchall() == [(1,)]

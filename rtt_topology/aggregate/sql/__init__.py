@@ -64,8 +64,11 @@ def transpile(query: str, dialect: str = "spark") -> str:
     >>> transpile("SELECT t - epoch_us(received_at) AS lag_us FROM beacons")
     'SELECT t - UNIX_MICROS(received_at) AS lag_us FROM beacons'
     """
-    import sqlglot
-    from sqlglot import exp
+    try:
+        import sqlglot
+        from sqlglot import exp
+    except ImportError as exc:  # an optional dependency: say how to get it
+        raise ImportError("transpile needs SQLGlot: pip install 'sqlglot>=25'") from exc
 
     def known(node: Any) -> Any:
         if isinstance(node, exp.Anonymous) and str(node.name).upper() in PORTABLE_FUNCTIONS:
