@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from rtt_topology.aggregate.engines import CHUNK_ROWS as ENGINE_CHUNK_ROWS
 from rtt_topology.aggregate.engines import History
 from rtt_topology.aggregate.sql import history as q
 
@@ -45,9 +46,8 @@ __all__ = [
     "summary_stats",
 ]
 
-#: The most beacons one query over whole sites (``lag``, medians) runs over at once.
-#: Its peak memory grows with it: about 1.1 GB at 10M beacons, 0.4 GB at 2.5M (2 cores).
-CHUNK_ROWS = 5_000_000
+#: The most beacons one query over whole sites runs over at once (the engines' setting).
+CHUNK_ROWS = ENGINE_CHUNK_ROWS
 
 
 def _by_groups(

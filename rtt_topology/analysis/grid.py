@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rtt_topology._timestamps import Instant, instant_ns
+from rtt_topology.aggregate.engines import CHUNK_ROWS as ENGINE_CHUNK_ROWS
 from rtt_topology.aggregate.engines import History
 from rtt_topology.aggregate.sql.cadence import site_bounds
 from rtt_topology.errors import InputError
@@ -42,8 +43,8 @@ __all__ = [
 UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 #: The site column's dtype in an empty table.
 NO_SITES = pd.CategoricalDtype(pd.Index([], dtype="str"))
-#: The most beacons a query over whole site histories (``lag``, medians) runs on at once.
-CHUNK_ROWS = 10_000_000
+#: The most beacons a query over whole site histories runs on at once (the engines' setting).
+CHUNK_ROWS = ENGINE_CHUNK_ROWS
 
 
 @dataclass(frozen=True)

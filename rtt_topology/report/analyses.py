@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, cast
 import networkx as nx
 import pandas as pd
 
+from rtt_topology.aggregate.engines import CHUNK_ROWS as ENGINE_CHUNK_ROWS
+
 if TYPE_CHECKING:
     from rtt_topology.aggregate.engines import History
     from rtt_topology.analysis.coherence import Coherence
@@ -28,8 +30,8 @@ __all__ = ["Analysis", "Step", "analyse", "figure_tables"]
 
 #: About this many intervals feed the cadence histogram of a history (a sample of its sites).
 INTERVAL_SAMPLE = 1_000_000
-#: Beacons per chunk of sites when a query needs each site's whole history.
-CHUNK_ROWS = 5_000_000
+#: Beacons per chunk of sites when a query needs each site's whole history (the engines').
+CHUNK_ROWS = ENGINE_CHUNK_ROWS
 #: The bucket of the heartbeat frequency figure (its own default).
 FREQUENCY_BUCKET = "5min"
 
