@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +18,10 @@ from rtt_topology.columns import empty_beacon_frame
 from rtt_topology.load import beacons_from_records
 from rtt_topology.schemas import Profile
 from rtt_topology.store import ingest
+from tests.engines import same_on_both
 
 T0 = pd.Timestamp("2026-01-19T15:00:00Z")
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
-
-
-def same_on_both(
-    function: Callable[..., pd.DataFrame],
-    beacons: pd.DataFrame,
-    history: History | None = None,
-    **options: Any,
-) -> pd.DataFrame:
-    """Run ``function`` on both engines; assert the results are equal; return pandas's.
-
-    DuckDB scans ``history`` when given (the same beacons), else a history of ``beacons``.
-    """
-    want = function(beacons, engine="pandas", **options)
-    if history is None:
-        with History.from_frame(beacons) as scanned:
-            got = function(scanned, engine="duckdb", **options)
-    else:
-        got = function(history, engine="duckdb", **options)
-    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
-    return want
 
 
 @pytest.fixture(params=[grid.CHUNK_ROWS, 100], ids=["one-group", "groups"])
